@@ -1,0 +1,53 @@
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { encodeMessageFrame } from '../../lib/framing/index.js';
+import { mainnet, regtest } from '../../lib/networks.js';
+import type { Message } from '../../lib/messages/index.js';
+
+const bin = fileURLToPath(new URL('../../bin/bsv-wire.js', import.meta.url));
+
+function cli(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { input, encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+t.test('decode the mainnet verack frame', (t) => {
+  const r = cli(['decode', 'e3e1f3e876657261636b000000000000000000005df6e0e2']);
+  t.equal(r.code, 0);
+  t.same(JSON.parse(r.stdout), { command: 'verack' });
+  t.end();
+});
+
+t.test('encode(decode(x)) == x for several frames read from stdin', (t) => {
+  const frames = Buffer.concat([
+    encodeMessageFrame(regtest.magic, { command: 'ping', nonce: 18446744073709551615n }),
+    encodeMessageFrame(regtest.magic, { command: 'verack' }),
+    encodeMessageFrame(regtest.magic, { command: 'unknown', name: 'wtxidrelay', payload: Buffer.from('0102', 'hex') }),
+  ]).toString('hex');
+  const decoded = cli(['decode', '--network', 'regtest'], frames);
+  t.equal(decoded.code, 0, decoded.stderr);
+  const lines = decoded.stdout.trim().split('\n');
+  t.equal(lines.length, 3);
+  t.same(JSON.parse(lines[0]!), { command: 'ping', nonce: '18446744073709551615' });
+  const encoded = cli(['encode', '--network', 'regtest'], decoded.stdout);
+  t.equal(encoded.code, 0, encoded.stderr);
+  t.equal(encoded.stdout.trim(), frames);
+  t.end();
+});
+
+t.test('bad input gives a one-line error and a non-zero exit', (t) => {
+  const wrongMagic = cli(['decode', '--network', 'mainnet'], encodeMessageFrame(regtest.magic, { command: 'verack' } as Message).toString('hex'));
+  t.equal(wrongMagic.code, 1);
+  t.match(wrongMagic.stderr, /bad-magic/);
+  t.equal(wrongMagic.stderr.trim().split('\n').length, 1, 'no stack trace');
+  const notHex = cli(['decode', 'zz']);
+  t.equal(notHex.code, 1);
+  const truncated = cli(['decode'], encodeMessageFrame(mainnet.magic, { command: 'ping', nonce: 1n }).subarray(0, 30).toString('hex'));
+  t.equal(truncated.code, 1);
+  t.match(truncated.stderr, /ends inside a frame/);
+  const badJson = cli(['encode'], '{"command":"ping","nonce":"x"}');
+  t.equal(badJson.code, 1);
+  t.match(badJson.stderr, /nonce/);
+  t.end();
+});
