@@ -1,10 +1,20 @@
 // Control, handshake, address, inventory and header messages. Each codec lives in its own file.
 import type { MessageCodec } from './codec.js';
+import * as auth from './auth.js';
 import * as empty from './empty.js';
 import * as ping from './ping.js';
+import * as protoconf from './protoconf.js';
+import * as streams from './streams.js';
+import * as version from './version.js';
 
 export type CoreMessage =
+  | version.VersionMessage
   | empty.VerackMessage
+  | protoconf.ProtoconfMessage
+  | auth.AuthChMessage
+  | auth.AuthRespMessage
+  | streams.CreateStreamMessage
+  | streams.StreamAckMessage
   | empty.GetAddrMessage
   | empty.SendHeadersMessage
   | empty.SendHdrsEnMessage
@@ -13,7 +23,13 @@ export type CoreMessage =
   | ping.PongMessage;
 
 export const coreCodecs: readonly MessageCodec<CoreMessage>[] = [
+  version.versionCodec,
   empty.verackCodec,
+  protoconf.protoconfCodec,
+  auth.authChCodec,
+  auth.authRespCodec,
+  streams.createStreamCodec,
+  streams.streamAckCodec,
   empty.getAddrCodec,
   empty.sendHeadersCodec,
   empty.sendHdrsEnCodec,
