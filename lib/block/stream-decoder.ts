@@ -1,0 +1,313 @@
+import { hash } from 'node:crypto';
+import { DecodeError, type DecodeReason } from '../errors.js';
+import { BLOCK_HEADER_SIZE, decodeBlockHeader, type BlockHeader } from '../messages/block-header.js';
+import { walkTx } from '../messages/tx-walk.js';
+import { MerkleRootBuilder } from './merkle.js';
+
+/** Smallest possible serialised transaction: version, two zero counts, lock time. */
+const MIN_TX_SIZE = 10;
+/** Smallest carry buffer: saves re-walking a small straddling tx once per few bytes. */
+const MIN_CARRY = 1024;
+
+/** The start of a block: its header, its hash (wire order) and how many transactions follow. */
+export interface BlockStart {
+  readonly header: BlockHeader;
+  readonly hash: Buffer;
+  readonly txCount: number;
+}
+
+/**
+ * One transaction of the block, as its bytes arrived.
+ *
+ * `raw` is a view into a chunk you pushed when the transaction fits in it, or into a private
+ * copy when it straddled chunks. The decoder never writes to either after emitting, so `raw`
+ * stays valid as long as you do not modify the chunks you push. Keeping a view keeps its whole
+ * chunk alive: copy it (`Buffer.from(raw)`) if you keep many small transactions for long.
+ */
+export interface BlockTransaction {
+  readonly index: number;
+  readonly raw: Buffer;
+  /** sha256d of `raw`, wire order (reverse it for the explorer form). */
+  readonly txid: Buffer;
+}
+
+export interface BlockStreamSummary {
+  readonly header: BlockHeader;
+  readonly hash: Buffer;
+  readonly txCount: number;
+  /** Payload bytes decoded (the declared payload length). */
+  readonly bytes: number;
+  /** Whether the txids hash to header.merkleRoot; undefined when not asked to verify. */
+  readonly merkleRootOk: boolean | undefined;
+}
+
+export interface BlockStreamDecoderOptions {
+  /** The payload length declared by the frame header. */
+  readonly payloadLength: number;
+  readonly onHeader?: (start: BlockStart) => void;
+  readonly onTransaction?: (tx: BlockTransaction) => void;
+  readonly onEnd?: (summary: BlockStreamSummary) => void;
+  /**
+   * Recompute the merkle root from the txids (O(log n) memory) and report it in the summary.
+   * About one more sha256d per transaction, so off by default: the frame checksum already
+   * guards the bytes in transit; turn it on to tie the transactions to the header's proof of work.
+   */
+  readonly verifyMerkleRoot?: boolean;
+}
+
+/**
+ * Streaming decoder for the payload of a `block` message. Pure: no I/O. Push payload chunks of
+ * any size; it emits the header, then each transaction with its txid as soon as its last byte
+ * arrives, then a summary from end(). Transaction boundaries are found with walkTx, without
+ * building objects. A transaction that straddles chunks is copied once into a carry buffer and
+ * walked again only when the bytes walkTx asked for have arrived, and at least twice as many
+ * as at the previous walk, so the walking work stays linear in the transaction size.
+ * Memory: the chunk being decoded plus the carry, which holds at most the straddling
+ * transaction's bytes (up to twice those that had arrived at its previous walk).
+ *
+ * Malformed input throws DecodeError('block', field, reason); after a throw the decoder
+ * refuses further input with the same error.
+ */
+export class BlockStreamDecoder {
+  readonly command = 'block';
+  readonly payloadLength: number;
+  private readonly onHeader: ((start: BlockStart) => void) | undefined;
+  private readonly onTransaction: ((tx: BlockTransaction) => void) | undefined;
+  private readonly onEnd: ((summary: BlockStreamSummary) => void) | undefined;
+  private readonly merkle: MerkleRootBuilder | undefined;
+
+  private received = 0;
+  /** Payload bytes fully decoded: the header, the count and complete transactions. */
+  private consumed = 0;
+  private start: BlockStart | undefined;
+  private txCount = -1;
+  private index = 0;
+  /** Bytes of an item (header + count, or one transaction) that straddles chunks. */
+  private carry: Buffer | null = null;
+  private carryLength = 0;
+  /** How many carry bytes to gather before walking again. */
+  private carryTarget = 0;
+  /** Where scan() stopped on an incomplete item. */
+  private stalledAt = 0;
+  private failure: Error | undefined;
+  private summary: BlockStreamSummary | undefined;
+
+  constructor(options: BlockStreamDecoderOptions) {
+    const { payloadLength } = options;
+    if (!Number.isSafeInteger(payloadLength) || payloadLength < 0) {
+      throw new RangeError(`payloadLength must be a non-negative safe integer, got ${payloadLength}`);
+    }
+    this.payloadLength = payloadLength;
+    this.onHeader = options.onHeader;
+    this.onTransaction = options.onTransaction;
+    this.onEnd = options.onEnd;
+    this.merkle = options.verifyMerkleRoot ? new MerkleRootBuilder() : undefined;
+  }
+
+  /** Transactions emitted so far. */
+  get transactionsDecoded(): number {
+    return this.index;
+  }
+
+  /** Payload bytes pushed so far. */
+  get bytesReceived(): number {
+    return this.received;
+  }
+
+  /** The block start, once the header and count have arrived. */
+  get blockStart(): BlockStart | undefined {
+    return this.start;
+  }
+
+  /** Feed the next payload bytes. Callbacks run synchronously from here. */
+  push(chunk: Buffer): void {
+    if (this.failure) throw this.failure;
+    if (this.summary) throw new Error('BlockStreamDecoder: push() after end()');
+    try {
+      if (chunk.length > this.payloadLength - this.received) {
+        this.fail('payload', 'trailing-bytes', `more than the declared ${this.payloadLength} bytes`);
+      }
+      this.received += chunk.length;
+      this.consume(chunk);
+    } catch (err) {
+      this.failure = err as Error;
+      throw err;
+    }
+  }
+
+  /** Declare the payload complete; checks it was, and returns (and emits) the summary. */
+  end(): BlockStreamSummary {
+    if (this.failure) throw this.failure;
+    if (this.summary) return this.summary;
+    const start = this.start;
+    if (this.received < this.payloadLength || start === undefined || this.index < this.txCount) {
+      const field = start === undefined ? 'header' : `txs[${this.index}]`;
+      const error = new DecodeError(this.command, field, 'truncated', `payload ended after ${this.received} of ${this.payloadLength} bytes`);
+      this.failure = error;
+      throw error;
+    }
+    const root = this.merkle?.root();
+    this.summary = {
+      header: start.header,
+      hash: start.hash,
+      txCount: this.txCount,
+      bytes: this.payloadLength,
+      merkleRootOk: root === undefined ? undefined : root.equals(start.header.merkleRoot),
+    };
+    this.onEnd?.(this.summary);
+    return this.summary;
+  }
+
+  private consume(chunk: Buffer): void {
+    let pos = 0;
+    const end = chunk.length;
+    while (this.carry !== null) {
+      // Gather straddling bytes up to the target, then walk the carry again.
+      const take = Math.min(end - pos, this.carryTarget - this.carryLength);
+      if (take > 0) {
+        this.reserveCarry(this.carryLength + take);
+        chunk.copy(this.carry, this.carryLength, pos, pos + take);
+        this.carryLength += take;
+        pos += take;
+      }
+      if (this.carryLength < this.carryTarget) return;
+      const carry = this.carry;
+      const length = this.carryLength;
+      const needed = this.scan(carry, 0, length);
+      if (needed < 0) {
+        this.carry = null; // everything in it decoded
+      } else if (this.stalledAt === 0) {
+        this.setCarryTarget(needed, length); // same item, still incomplete
+      } else {
+        // Items completed; the rest is a new incomplete item. If all of it came from this
+        // chunk, step back and decode it from the chunk (no copy); else start a new carry.
+        const rest = length - this.stalledAt;
+        this.carry = null;
+        if (rest <= take) {
+          pos -= rest;
+        } else {
+          this.startCarry(carry, this.stalledAt, length, needed);
+        }
+      }
+    }
+    if (pos < end) {
+      const needed = this.scan(chunk, pos, end);
+      if (needed >= 0) this.startCarry(chunk, this.stalledAt, end, needed);
+    }
+  }
+
+  /**
+   * Decode complete items in buf[pos, end). Returns -1 when everything was decoded, or the
+   * offset in buf that must be available before the incomplete item at this.stalledAt can
+   * be walked again.
+   */
+  private scan(buf: Buffer, pos: number, end: number): number {
+    const limit = pos + (this.payloadLength - this.consumed); // the payload end, in buf offsets
+    if (this.txCount < 0) {
+      const next = this.scanStart(buf, pos, end, limit);
+      if (next < 0) {
+        this.stalledAt = pos;
+        return -next;
+      }
+      pos = next;
+    }
+    const count = this.txCount;
+    const onTransaction = this.onTransaction;
+    const merkle = this.merkle;
+    while (this.index < count) {
+      let txEnd: number;
+      try {
+        txEnd = walkTx(buf, pos, end, limit, this.command);
+      } catch (err) {
+        throw this.inTx(err);
+      }
+      if (txEnd < 0) {
+        if (-txEnd > limit) {
+          this.fail(`txs[${this.index}]`, 'truncated', 'runs past the declared payload end');
+        }
+        this.stalledAt = pos;
+        return -txEnd;
+      }
+      const raw = buf.subarray(pos, txEnd);
+      const txid = hash('sha256', hash('sha256', raw, 'buffer'), 'buffer');
+      merkle?.add(txid);
+      const index = this.index++;
+      this.consumed += txEnd - pos;
+      pos = txEnd;
+      onTransaction?.({ index, raw, txid });
+    }
+    if (pos < end) this.fail('payload', 'trailing-bytes', `${end - pos} bytes after the last transaction`);
+    return -1;
+  }
+
+  /** Header and tx count at buf[pos]: returns the offset past them, or -(offset needed) when incomplete. */
+  private scanStart(buf: Buffer, pos: number, end: number, limit: number): number {
+    const countAt = pos + BLOCK_HEADER_SIZE;
+    if (countAt + 1 > limit) this.fail('header', 'truncated', `payload of ${this.payloadLength} bytes has no room for a header and a count`);
+    if (countAt + 1 > end) return -(countAt + 1);
+    const first = buf[countAt]!;
+    const size = first < 0xfd ? 1 : first === 0xfd ? 3 : first === 0xfe ? 5 : 9;
+    if (countAt + size > limit) this.fail('txCount', 'truncated');
+    if (countAt + size > end) return -(countAt + size);
+    let count: number;
+    if (first < 0xfd) count = first;
+    else if (first === 0xfd) count = buf.readUInt16LE(countAt + 1);
+    else if (first === 0xfe) count = buf.readUInt32LE(countAt + 1);
+    else this.fail('txCount', 'too-large', 'CompactSize 0xff prefix: more transactions than any payload can hold');
+    if ((first === 0xfd && count < 0xfd) || (first === 0xfe && count <= 0xffff)) this.fail('txCount', 'non-canonical');
+    const txsAt = countAt + size;
+    if (count === 0) this.fail('txCount', 'invalid-value', 'a block holds at least its coinbase transaction');
+    if (count > (limit - txsAt) / MIN_TX_SIZE) {
+      this.fail('txCount', 'too-large', `${count} transactions cannot fit in ${limit - txsAt} bytes`);
+    }
+    const headerBytes = buf.subarray(pos, countAt);
+    const start: BlockStart = {
+      header: decodeBlockHeader(headerBytes, this.command),
+      hash: hash('sha256', hash('sha256', headerBytes, 'buffer'), 'buffer'),
+      txCount: count,
+    };
+    this.start = start;
+    this.txCount = count;
+    this.consumed += txsAt - pos;
+    this.onHeader?.(start);
+    return txsAt;
+  }
+
+  /** Copy buf[from, to) into a fresh carry buffer; `needed` is an offset in buf. */
+  private startCarry(buf: Buffer, from: number, to: number, needed: number): void {
+    const length = to - from;
+    this.setCarryTarget(needed - from, length);
+    this.carry = Buffer.allocUnsafe(Math.min(this.carryTarget, Math.max(length * 2, MIN_CARRY)));
+    buf.copy(this.carry, 0, from, to);
+    this.carryLength = length;
+  }
+
+  /**
+   * Walk again once `needed` bytes are there and at least twice what the last walk saw
+   * (linear total walking for a huge tx of many small inputs), but never past the payload end.
+   */
+  private setCarryTarget(needed: number, walked: number): void {
+    const payloadLeft = this.payloadLength - this.consumed;
+    this.carryTarget = Math.min(Math.max(needed, walked * 2, MIN_CARRY), payloadLeft);
+  }
+
+  /** Grow the carry with the bytes that actually arrived, not with what a length field claims. */
+  private reserveCarry(size: number): void {
+    const carry = this.carry!;
+    if (size <= carry.length) return;
+    const grown = Buffer.allocUnsafe(Math.min(Math.max(size, carry.length * 2), this.carryTarget));
+    carry.copy(grown, 0, 0, this.carryLength);
+    this.carry = grown;
+  }
+
+  /** Re-home a walkTx error under this transaction's index. */
+  private inTx(err: unknown): unknown {
+    if (!(err instanceof DecodeError)) return err;
+    const detail = /\((.*)\)$/.exec(err.message)?.[1];
+    return new DecodeError(this.command, `txs[${this.index}].${err.field}`, err.reason, detail);
+  }
+
+  private fail(field: string, reason: DecodeReason, detail?: string): never {
+    throw new DecodeError(this.command, field, reason, detail);
+  }
+}
