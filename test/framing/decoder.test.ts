@@ -6,7 +6,7 @@ import { encodeFrame, encodeFrameHeader, encodeMessageFrame } from '../../lib/fr
 import type { FrameEvent } from '../../lib/framing/types.js';
 import { decodeMessage } from '../../lib/messages/index.js';
 import { mainnet, testnet } from '../../lib/networks.js';
-import { seededBytes, seededRandom, summarize } from './fixtures.js';
+import { seededBytes, seededRandom, summarize } from './fixtures/chunks.js';
 
 const MAGIC = mainnet.magic;
 const GiB = 1024 ** 3;
@@ -143,7 +143,7 @@ function expectRefusal(
     t.equal(again, thrown, 'the very same error object');
   }
   // And fed whole, the same refusal.
-  t.throws(() => decoder(opts).push(bytes), expected);
+  t.throws(() => decoder(opts).push(bytes), { name: 'FramingError', ...expected });
 }
 
 t.test('headers refused before any payload byte is read', (t) => {
