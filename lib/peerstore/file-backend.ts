@@ -1,0 +1,204 @@
+import { constants } from 'node:fs';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decodePeerStoreFile, encodePeerStoreFile, PeerStoreFileError } from './format.js';
+import type { PeerStoreBackend, PeerStoreWarning, PeerStoreWarningListener, StoreSnapshot } from './types.js';
+
+export interface FileBackendOptions {
+  readonly dataDir: string;
+  /** Default "peers.json"; the backup is "<fileName>.bak". */
+  readonly fileName?: string;
+  readonly onWarning?: PeerStoreWarningListener;
+  /** Names moved-aside files; injectable for tests. */
+  readonly now?: () => number;
+  /** Larger files are refused without being read (default 256 MiB). */
+  readonly maxFileBytes?: number;
+}
+
+const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Keeps the snapshot in one file under a data directory.
+ *
+ * Save: write "<file>.tmp-<pid>-<n>", fsync it, hard-link the current file to the backup (atomically,
+ * via a temporary link and a rename), rename the temp file over the main file, fsync the directory.
+ * At every instant the main file is either the previous complete file or the new complete file, so a
+ * crash at any point loses at most the flush in progress.
+ *
+ * Load: a damaged main file is moved aside ("<file>.corrupt-<ms>", or ".unsupported-v<N>-<ms>" for a
+ * newer format) and the backup is tried; a damaged backup is moved aside too and the store starts empty.
+ * Each step is reported through `onWarning`; load never throws for a bad file.
+ */
+export class FilePeerStoreBackend implements PeerStoreBackend {
+  readonly dataDir: string;
+  readonly filePath: string;
+  readonly backupPath: string;
+  private readonly fileName: string;
+  private readonly now: () => number;
+  private readonly maxFileBytes: number;
+  private onWarning: PeerStoreWarningListener;
+  private tempCounter = 0;
+
+  constructor(options: FileBackendOptions) {
+    this.dataDir = options.dataDir;
+    this.fileName = options.fileName ?? 'peers.json';
+    if (this.fileName.includes('/') || this.fileName.includes('\\')) throw new TypeError(`fileName must be a plain name, got ${this.fileName}`);
+    this.filePath = join(this.dataDir, this.fileName);
+    this.backupPath = `${this.filePath}.bak`;
+    this.now = options.now ?? Date.now;
+    this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    this.onWarning = options.onWarning ?? (() => {});
+  }
+
+  /** Sets where warnings go (the PeerStore forwards them to its 'warning' event). */
+  setWarningListener(listener: PeerStoreWarningListener): void {
+    this.onWarning = listener;
+  }
+
+  async load(): Promise<StoreSnapshot | undefined> {
+    await this.removeStaleTemps();
+    const main = await this.readChecked(this.filePath);
+    if (main.kind === 'ok') return main.snapshot;
+    if (main.kind === 'bad') await this.setAside(this.filePath, main.error, false);
+
+    const backup = await this.readChecked(this.backupPath);
+    if (backup.kind === 'ok') {
+      this.warn({
+        code: 'used-backup',
+        message: main.kind === 'missing' ? 'peers file missing, loaded the backup' : 'loaded the backup instead of the damaged peers file',
+        file: this.backupPath,
+      });
+      return backup.snapshot;
+    }
+    if (backup.kind === 'bad') await this.setAside(this.backupPath, backup.error, true);
+    return undefined;
+  }
+
+  async save(snapshot: StoreSnapshot): Promise<void> {
+    const data = encodePeerStoreFile(snapshot);
+    await mkdir(this.dataDir, { recursive: true });
+    const temp = `${this.filePath}.tmp-${process.pid}-${++this.tempCounter}`;
+    try {
+      const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await this.rotateBackup();
+      await rename(temp, this.filePath);
+    } catch (err) {
+      await rm(temp, { force: true }).catch(() => {});
+      throw err;
+    }
+    await this.syncDirectory();
+  }
+
+  /** The current main file becomes the backup, atomically: link to a temp name, rename over the backup. */
+  private async rotateBackup(): Promise<void> {
+    const staging = `${this.backupPath}.tmp`;
+    await rm(staging, { force: true });
+    try {
+      await link(this.filePath, staging);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return; // first save: nothing to back up
+      // Filesystems without hard links: copy instead (and make the copy durable before it counts).
+      await copyFile(this.filePath, staging);
+      const handle = await open(staging, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    await rename(staging, this.backupPath);
+  }
+
+  /** fsync the directory so the renames themselves survive a power cut. */
+  private async syncDirectory(): Promise<void> {
+    let handle;
+    try {
+      handle = await open(this.dataDir, 'r');
+      await handle.sync();
+    } catch (err) {
+      // Some platforms cannot fsync a directory; the data itself is already synced.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM') throw err;
+    } finally {
+      await handle?.close();
+    }
+  }
+
+  private async readChecked(
+    path: string,
+  ): Promise<{ kind: 'ok'; snapshot: StoreSnapshot } | { kind: 'missing' } | { kind: 'bad'; error: PeerStoreFileError } | { kind: 'unreadable' }> {
+    try {
+      const info = await stat(path);
+      if (!info.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EISDIR' });
+      if (info.size > this.maxFileBytes) {
+        return { kind: 'bad', error: new PeerStoreFileError('too-large', `${info.size} bytes, limit ${this.maxFileBytes}`) };
+      }
+      const data = await readFile(path);
+      return { kind: 'ok', snapshot: decodePeerStoreFile(data) };
+    } catch (err) {
+      if (err instanceof PeerStoreFileError) return { kind: 'bad', error: err };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
+      this.warn({ code: 'io-error', message: `cannot read ${path}: ${(err as Error).message}`, file: path, error: err as Error });
+      return { kind: 'unreadable' };
+    }
+  }
+
+  /** Moves a bad file out of the way, keeping it for inspection; never overwrites an earlier one. */
+  private async setAside(path: string, error: PeerStoreFileError, isBackup: boolean): Promise<void> {
+    const label = error.reason === 'unsupported-version' ? `unsupported-v${error.version}` : 'corrupt';
+    const stamp = this.now();
+    let movedTo: string | undefined;
+    for (let attempt = 0; attempt < 100 && movedTo === undefined; attempt++) {
+      const candidate = `${path}.${label}-${stamp}${attempt === 0 ? '' : `-${attempt}`}`;
+      try {
+        await stat(candidate);
+      } catch {
+        movedTo = candidate;
+      }
+    }
+    try {
+      if (movedTo === undefined) throw new Error('no free name to move the file to');
+      await rename(path, movedTo);
+    } catch (err) {
+      this.warn({ code: 'io-error', message: `cannot move ${path} aside: ${(err as Error).message}`, file: path, error: err as Error });
+      movedTo = undefined;
+    }
+    this.warn({
+      code: isBackup ? 'corrupt-backup' : error.reason === 'unsupported-version' ? 'unsupported-version' : 'corrupt-file',
+      message: `${error.message}${movedTo ? `; moved to ${movedTo}` : ''}`,
+      file: path,
+      movedTo,
+      error,
+    });
+  }
+
+  /** Temp files left by a crash mid-save are incomplete by definition. */
+  private async removeStaleTemps(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dataDir);
+    } catch {
+      return;
+    }
+    const prefix = `${this.fileName}.tmp-`;
+    const staging = `${this.fileName}.bak.tmp`;
+    for (const name of names) {
+      if (name.startsWith(prefix) || name === staging) await rm(join(this.dataDir, name), { force: true }).catch(() => {});
+    }
+  }
+
+  private warn(warning: PeerStoreWarning): void {
+    try {
+      this.onWarning(warning);
+    } catch {
+      // A throwing listener must not turn a recoverable load into a crash.
+    }
+  }
+}
