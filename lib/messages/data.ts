@@ -1,8 +1,23 @@
 // Transactions, blocks, compact blocks, merkle blocks and BSV data messages.
 import type { MessageCodec } from './codec.js';
 import * as block from './block.js';
+import * as compact from './compact-blocks.js';
+import * as merkleblock from './merkleblock.js';
 import * as tx from './tx.js';
 
-export type DataMessage = tx.TxMessage | block.BlockMessage;
+export type DataMessage =
+  | tx.TxMessage
+  | block.BlockMessage
+  | merkleblock.MerkleBlockMessage
+  | compact.CmpctBlockMessage
+  | compact.GetBlockTxnMessage
+  | compact.BlockTxnMessage;
 
-export const dataCodecs: readonly MessageCodec<DataMessage>[] = [tx.txCodec, block.blockCodec];
+export const dataCodecs: readonly MessageCodec<DataMessage>[] = [
+  tx.txCodec,
+  block.blockCodec,
+  merkleblock.merkleBlockCodec,
+  compact.cmpctBlockCodec,
+  compact.getBlockTxnCodec,
+  compact.blockTxnCodec,
+];

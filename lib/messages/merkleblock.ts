@@ -1,0 +1,69 @@
+import type { MessageCodec } from './codec.js';
+import { PayloadReader } from '../encoding/reader.js';
+import { PayloadWriter } from '../encoding/writer.js';
+import { blockHeaderFromJSON, blockHeaderToJSON, readBlockHeader, writeBlockHeader, type BlockHeader } from './block-header.js';
+import { EncodeError } from '../errors.js';
+import { fromDisplayHex } from '../hash.js';
+import { JsonFields, toJson } from './json.js';
+
+/** BIP37 `merkleblock`: a header and a partial merkle tree of the matched txs. */
+export interface MerkleBlockMessage {
+  readonly command: 'merkleblock';
+  readonly header: BlockHeader;
+  /** Number of transactions in the whole block (u32). */
+  readonly totalTransactions: number;
+  /** Partial-tree hashes, depth first, wire order. */
+  readonly hashes: readonly Buffer[];
+  /** Partial-tree flag bits, least significant bit first. */
+  readonly flags: Buffer;
+}
+
+export const merkleBlockCodec: MessageCodec<MerkleBlockMessage> = {
+  command: 'merkleblock',
+  limit: 'default',
+  decode(payload) {
+    const r = new PayloadReader(payload, 'merkleblock');
+    const header = readBlockHeader(r);
+    const totalTransactions = r.u32('totalTransactions');
+    const n = r.count('hashes', 32);
+    const hashes: Buffer[] = [];
+    for (let i = 0; i < n; i++) hashes.push(r.hash(`hashes[${i}]`));
+    const flags = r.varBytes('flags');
+    r.end();
+    return { command: 'merkleblock', header, totalTransactions, hashes, flags };
+  },
+  encode(m) {
+    const w = new PayloadWriter('merkleblock');
+    writeBlockHeader(w, m.header);
+    w.u32('totalTransactions', m.totalTransactions).varint('hashes', m.hashes.length);
+    m.hashes.forEach((h, i) => w.hash(`hashes[${i}]`, h));
+    w.varBytes('flags', m.flags);
+    return w.render();
+  },
+  toJSON: (m) => ({
+    command: 'merkleblock',
+    header: blockHeaderToJSON(m.header),
+    totalTransactions: m.totalTransactions,
+    hashes: m.hashes.map(toJson.hash),
+    flags: toJson.bytes(m.flags),
+  }),
+  fromJSON(j) {
+    const f = new JsonFields('merkleblock', j);
+    return {
+      command: 'merkleblock',
+      header: blockHeaderFromJSON(f.object('header')),
+      totalTransactions: f.number('totalTransactions'),
+      hashes: hashesFromJSON(f, 'hashes'),
+      flags: f.bytes('flags'),
+    };
+  },
+};
+
+function hashesFromJSON(f: JsonFields, field: string): Buffer[] {
+  return f.array(field).map((v, i) => {
+    if (typeof v !== 'string' || !/^[0-9a-fA-F]{64}$/.test(v)) {
+      throw new EncodeError(f.command, `${field}[${i}]`, `expected a 64-hex-digit hash, got ${JSON.stringify(v)}`);
+    }
+    return fromDisplayHex(v);
+  });
+}
