@@ -138,7 +138,8 @@ export class FrameDecoder {
     }
     if (command === EXTMSG_COMMAND) return undefined;
     const length = h.readUInt32LE(16);
-    this.checkLength(command, length, String(length));
+    const limit = maxPayloadFor(command, this.limits);
+    if (length > limit) throw new FramingError(command, 'oversized', `declares ${length} bytes, limit ${limit}`);
     return {
       command,
       length,
@@ -169,11 +170,6 @@ export class FrameDecoder {
       extended: true,
       headerSize: EXTENDED_HEADER_SIZE,
     };
-  }
-
-  private checkLength(command: string, length: number, shown: string): void {
-    const limit = maxPayloadFor(command, this.limits);
-    if (length > limit) throw new FramingError(command, 'oversized', `declares ${shown} bytes, limit ${limit}`);
   }
 
   /** A validated header: switch to payload or stream mode, completing empty payloads at once. */
