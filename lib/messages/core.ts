@@ -1,7 +1,11 @@
 // Control, handshake, address, inventory and header messages. Each codec lives in its own file.
 import type { MessageCodec } from './codec.js';
+import * as addr from './addr.js';
 import * as auth from './auth.js';
 import * as empty from './empty.js';
+import * as headers from './headers.js';
+import * as inventory from './inventory.js';
+import * as locator from './locator.js';
 import * as ping from './ping.js';
 import * as protoconf from './protoconf.js';
 import * as streams from './streams.js';
@@ -20,7 +24,15 @@ export type CoreMessage =
   | empty.SendHdrsEnMessage
   | empty.FilterClearMessage
   | ping.PingMessage
-  | ping.PongMessage;
+  | ping.PongMessage
+  | addr.AddrMessage
+  | inventory.InvMessage
+  | inventory.GetDataMessage
+  | inventory.NotFoundMessage
+  | locator.GetBlocksMessage
+  | locator.GetHeadersMessage
+  | locator.GetHdrsEnMessage
+  | headers.HeadersMessage;
 
 export const coreCodecs: readonly MessageCodec<CoreMessage>[] = [
   version.versionCodec,
@@ -36,4 +48,12 @@ export const coreCodecs: readonly MessageCodec<CoreMessage>[] = [
   empty.filterClearCodec,
   ping.pingCodec,
   ping.pongCodec,
+  addr.addrCodec,
+  inventory.invCodec,
+  inventory.getDataCodec,
+  inventory.notFoundCodec,
+  locator.getBlocksCodec,
+  locator.getHeadersCodec,
+  locator.getHdrsEnCodec,
+  headers.headersCodec,
 ];
