@@ -1,5 +1,6 @@
 import t from 'tap';
-import { getBlocksCodec, getHdrsEnCodec, getHeadersCodec } from '../../lib/messages/locator.js';
+import { getBlocksCodec, getHdrsEnCodec, getHeadersCodec, type LocatorMessage } from '../../lib/messages/locator.js';
+import type { MessageCodec } from '../../lib/messages/codec.js';
 import { messageToJSON } from '../../lib/messages/index.js';
 import { fromDisplayHex } from '../../lib/hash.js';
 import { checkCodec } from '../helpers/codec.js';
@@ -36,12 +37,15 @@ t.test('bounds and errors', (t) => {
 
 t.test('round trips', (t) => {
   const locator = Array.from({ length: 101 }, (_, i) => Buffer.alloc(32, i));
-  for (const codec of [getBlocksCodec, getHeadersCodec, getHdrsEnCodec]) {
+  const roundTrips = <C extends 'getblocks' | 'getheaders' | 'gethdrsen'>(codec: MessageCodec<LocatorMessage<C>>): void => {
     checkCodec(t, codec, [
       { command: codec.command, version: 0, locator: [], hashStop: zero },
       { command: codec.command, version: -1, locator: [genesis], hashStop: genesis },
       { command: codec.command, version: 0x7fffffff, locator, hashStop: Buffer.alloc(32, 0xff) },
     ]);
-  }
+  };
+  roundTrips(getBlocksCodec);
+  roundTrips(getHeadersCodec);
+  roundTrips(getHdrsEnCodec);
   t.end();
 });
