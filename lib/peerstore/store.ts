@@ -425,15 +425,12 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
     this.newSlots.clear();
     this.triedSlots.clear();
     this.key = checkKey(Buffer.from(snapshot.key));
-    let dropped = this.bans.restore(snapshot.bans, now);
+    const droppedBans = this.bans.restore(snapshot.bans, now);
     // Tried first, so they keep their slots; a tried entry that collides falls back to "new".
     const ordered = [...snapshot.addresses].sort((a, b) => (a.table === b.table ? 0 : a.table === 'tried' ? -1 : 1));
     for (const a of ordered) {
       const host = canonicalIp(a.host);
-      if (host === undefined || !isPort(a.port) || this.entries.has(addressKey(host, a.port))) {
-        dropped++;
-        continue;
-      }
+      if (host === undefined || !isPort(a.port) || this.entries.has(addressKey(host, a.port))) continue;
       const source = canonicalIp(a.source) ?? a.source;
       const entry: Entry = {
         host,
@@ -450,9 +447,10 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
         table: 'new',
         slot: 0,
       };
-      const placed = a.table === 'tried' ? this.placeInTried(entry) || this.placeInNew(entry, now) : this.placeInNew(entry, now);
-      if (!placed) dropped++;
+      if (a.table !== 'tried' || !this.placeInTried(entry)) this.placeInNew(entry, now);
     }
+    // Counted at the end: an entry placed early may have been evicted by a later one.
+    const dropped = droppedBans + snapshot.addresses.length - this.entries.size;
     this.dirty = false;
     if (dropped > 0) {
       this.emit('warning', { code: 'entries-dropped', message: `${dropped} persisted entries were invalid or no longer fit and were dropped` });
