@@ -9,7 +9,7 @@
  * merkle root (the header comes first on the wire), the second yields the bytes. So a block of
  * any size can be streamed chunk by chunk without ever being held whole.
  */
-import { createCipheriv, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { MerkleRootBuilder } from '../lib/block/merkle.js';
 import { sha256d } from '../lib/hash.js';
@@ -36,7 +36,7 @@ const P2PKH_TX_SIZE = 226;
 const DATA_TX_PROBABILITY = 1 / 1200;
 const DATA_TX_MIN = 10_000;
 const DATA_TX_MAX = 1_000_000;
-const KEYSTREAM_POOL = 1 << 20;
+const KEYSTREAM_POOL = 1 << 16;
 
 /** mulberry32: small seeded PRNG for the shape decisions. */
 function prng(seed: number): () => number {
@@ -50,28 +50,45 @@ function prng(seed: number): () => number {
   };
 }
 
-/** Seeded pseudo-random bytes, fast: an AES-128-CTR keystream. */
+/**
+ * Seeded pseudo-random bytes without allocating: a 64 KiB pool refilled in place by
+ * xorshift128 (the generator's garbage would otherwise dominate the memory test).
+ */
 class Keystream {
-  private readonly cipher;
-  private pool = Buffer.alloc(0);
-  private pos = 0;
+  private readonly pool = Buffer.alloc(KEYSTREAM_POOL);
+  private readonly words = new Uint32Array(this.pool.buffer, this.pool.byteOffset, KEYSTREAM_POOL / 4);
+  private pos = KEYSTREAM_POOL;
+  private x: number;
+  private y = 362436069;
+  private z = 521288629;
+  private w = 88675123;
   constructor(seed: number) {
-    const key = createHash('sha256').update(`synthetic-block:${seed}`).digest().subarray(0, 16);
-    this.cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16));
+    this.x = (seed * 2654435761) >>> 0 || 123456789;
   }
   /** Copy `n` pseudo-random bytes into target[at, at + n). */
   fill(target: Buffer, at: number, n: number): void {
     while (n > 0) {
-      if (this.pos === this.pool.length) {
-        this.pool = this.cipher.update(Buffer.alloc(KEYSTREAM_POOL));
-        this.pos = 0;
-      }
-      const take = Math.min(n, this.pool.length - this.pos);
+      if (this.pos === KEYSTREAM_POOL) this.refill();
+      const take = Math.min(n, KEYSTREAM_POOL - this.pos);
       this.pool.copy(target, at, this.pos, this.pos + take);
       this.pos += take;
       at += take;
       n -= take;
     }
+  }
+  private refill(): void {
+    const words = this.words;
+    let { x, y, z, w } = this;
+    for (let i = 0; i < words.length; i++) {
+      const t = x ^ (x << 11);
+      x = y;
+      y = z;
+      z = w;
+      w = (w ^ (w >>> 19) ^ (t ^ (t >>> 8))) >>> 0;
+      words[i] = w;
+    }
+    Object.assign(this, { x, y, z, w });
+    this.pos = 0;
   }
 }
 
@@ -121,11 +138,11 @@ function writeP2pkhOutput(buf: Buffer, at: number, ks: Keystream, satoshis: numb
   return at + 34;
 }
 
-function coinbaseTx(ks: Keystream): Buffer {
-  const tx = Buffer.alloc(4 + 1 + 32 + 4 + 1 + 24 + 4 + 1 + 34 + 4);
+function writeCoinbaseTx(tx: Buffer, ks: Keystream): number {
   let p = tx.writeInt32LE(1, 0);
   tx[p++] = 1;
-  p += 32; // null prevout hash
+  tx.fill(0, p, p + 32); // null prevout hash
+  p += 32;
   p = tx.writeUInt32LE(0xffffffff, p);
   tx[p++] = 24;
   ks.fill(tx, p, 24);
@@ -133,29 +150,25 @@ function coinbaseTx(ks: Keystream): Buffer {
   p = tx.writeUInt32LE(0xffffffff, p);
   tx[p++] = 1;
   p = writeP2pkhOutput(tx, p, ks, 625_000_000);
-  tx.writeUInt32LE(0, p);
-  return tx;
+  return tx.writeUInt32LE(0, p);
 }
 
-function p2pkhTx(ks: Keystream, rnd: () => number): Buffer {
-  const tx = Buffer.allocUnsafe(P2PKH_TX_SIZE);
+function writeP2pkhTx(tx: Buffer, ks: Keystream, rnd: () => number): number {
   let p = tx.writeInt32LE(1, 0);
   tx[p++] = 1;
   p = writeP2pkhInput(tx, p, ks, rnd);
   tx[p++] = 2;
   p = writeP2pkhOutput(tx, p, ks, Math.floor(rnd() * 1e8));
   p = writeP2pkhOutput(tx, p, ks, Math.floor(rnd() * 1e8));
-  tx.writeUInt32LE(0, p);
-  return tx;
+  return tx.writeUInt32LE(0, p);
 }
 
 /** OP_FALSE OP_RETURN OP_PUSHDATA4 <data>, plus a P2PKH change output; `size` bytes in all. */
-function dataTx(ks: Keystream, rnd: () => number, size: number): Buffer {
+function writeDataTx(tx: Buffer, ks: Keystream, rnd: () => number, size: number): number {
   // Fixed part: version 4, nIn 1, input 148, nOut 1, change 34, value 8, lock 4 = 200.
   let dataLen = size - 200 - 7 - 5;
   const scriptLen = 7 + dataLen;
   dataLen -= varIntSize(scriptLen) - 5;
-  const tx = Buffer.allocUnsafe(200 + varIntSize(7 + dataLen) + 7 + dataLen);
   let p = tx.writeInt32LE(1, 0);
   tx[p++] = 1;
   p = writeP2pkhInput(tx, p, ks, rnd);
@@ -169,29 +182,30 @@ function dataTx(ks: Keystream, rnd: () => number, size: number): Buffer {
   ks.fill(tx, p, dataLen);
   p += dataLen;
   p = writeP2pkhOutput(tx, p, ks, Math.floor(rnd() * 1e6));
-  tx.writeUInt32LE(0, p);
-  return tx;
+  return tx.writeUInt32LE(0, p);
 }
 
-/** The block's transactions in order: the same sequence for the same spec, every time. */
+/**
+ * The block's transactions in order: the same sequence for the same spec, every time.
+ * Each is a view into one reused scratch buffer, valid until the next iteration.
+ */
 export function* syntheticTransactions(spec: SyntheticBlockSpec): Generator<Buffer> {
   const seed = spec.seed ?? 1;
   const ks = new Keystream(seed);
   const rnd = prng(seed);
+  const scratch = Buffer.allocUnsafe(DATA_TX_MAX + 256);
   const budget = spec.targetBytes - 80 - 5;
-  const coinbase = coinbaseTx(ks);
-  let total = coinbase.length;
-  yield coinbase;
+  let size = writeCoinbaseTx(scratch, ks);
+  let total = size;
+  yield scratch.subarray(0, size);
   while (total < budget) {
-    let tx: Buffer;
     if (rnd() < DATA_TX_PROBABILITY) {
-      const size = Math.floor(DATA_TX_MIN * Math.pow(DATA_TX_MAX / DATA_TX_MIN, rnd()));
-      tx = dataTx(ks, rnd, size);
+      size = writeDataTx(scratch, ks, rnd, Math.floor(DATA_TX_MIN * Math.pow(DATA_TX_MAX / DATA_TX_MIN, rnd())));
     } else {
-      tx = p2pkhTx(ks, rnd);
+      size = writeP2pkhTx(scratch, ks, rnd);
     }
-    total += tx.length;
-    yield tx;
+    total += size;
+    yield scratch.subarray(0, size);
   }
 }
 

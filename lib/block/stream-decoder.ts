@@ -6,7 +6,7 @@ import { MerkleRootBuilder } from './merkle.js';
 
 /** Smallest possible serialised transaction: version, two zero counts, lock time. */
 const MIN_TX_SIZE = 10;
-/** Smallest carry buffer: saves re-walking a small straddling tx once per few bytes. */
+/** Smallest carry allocation: a small straddling tx then needs no regrowth. */
 const MIN_CARRY = 1024;
 
 /** The start of a block: its header, its hash (wire order) and how many transactions follow. */
@@ -288,7 +288,7 @@ export class BlockStreamDecoder {
    */
   private setCarryTarget(needed: number, walked: number): void {
     const payloadLeft = this.payloadLength - this.consumed;
-    this.carryTarget = Math.min(Math.max(needed, walked * 2, MIN_CARRY), payloadLeft);
+    this.carryTarget = Math.min(Math.max(needed, walked * 2), payloadLeft);
   }
 
   /** Grow the carry with the bytes that actually arrived, not with what a length field claims. */
