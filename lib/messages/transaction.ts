@@ -18,6 +18,7 @@ const MIN_OUTPUT_SIZE = 9;
 /**
  * A transaction as it travels: its exact bytes and its txid (wire order).
  * Nothing is parsed up front; `parseTransaction` or `toBsvTx` build objects on demand.
+ * Decoded `raw` is a zero-copy view of the payload: copy it to keep one tx without the rest.
  */
 export interface RawTransaction {
   readonly raw: Buffer;

@@ -86,6 +86,9 @@ t.test('tx codec refuses counts that cannot fit, before walking them', (t) => {
   t.throws(() => txCodec.decode(three), { name: 'DecodeError', field: 'tx.inputs', reason: 'too-large' });
   const outputs = Buffer.concat([Buffer.from('01000000', 'hex'), compactSize(0), compactSize(0xfffffffe), Buffer.alloc(20)]);
   t.throws(() => txCodec.decode(outputs), { name: 'DecodeError', field: 'tx.outputs', reason: 'too-large' });
+  // An input count of 1 written with a 3-byte CompactSize.
+  const nonCanonical = Buffer.concat([Buffer.from('01000000fd0100', 'hex'), Buffer.alloc(60)]);
+  t.throws(() => txCodec.decode(nonCanonical), { name: 'DecodeError', field: 'tx.varint', reason: 'non-canonical' });
   // A script length running past the payload end.
   const script = Buffer.concat([Buffer.from('01000000', 'hex'), compactSize(0), compactSize(1), Buffer.alloc(8), compactSize(0xfffff), Buffer.alloc(10)]);
   t.throws(() => txCodec.decode(script), { name: 'DecodeError', reason: 'truncated' });
