@@ -83,7 +83,9 @@ export function addressesFrom(packet: DecodedPacket, name: string, type: Address
   for (const answer of answers) {
     if (answer.type !== type || !aliases.has(normalizeName(answer.name))) continue;
     if (typeof answer.data !== 'string' || isIP(answer.data) !== family) continue;
-    out.push({ address: answer.data, ttl: answer.ttl ?? 0 });
+    // RFC 2181 §8: a TTL with the top bit set is treated as zero.
+    const ttl = answer.ttl ?? 0;
+    out.push({ address: answer.data, ttl: ttl > 0x7fffffff ? 0 : ttl });
   }
   return out;
 }

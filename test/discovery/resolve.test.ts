@@ -3,7 +3,9 @@ import { createSocket } from 'node:dgram';
 import { resolveSeed, DiscoveryError, type ResolveOptions } from '../../lib/discovery/index.js';
 import { TestDnsServer, DECOY_ADDRESS, type TestZoneEntry } from '../helpers/dns-server.js';
 
-const fast = { timeoutMs: 300, retries: 2, backoff: { minMs: 10, maxMs: 40 } } as const;
+// Answers arrive in milliseconds; the generous timeout only matters on a loaded machine.
+// Tests of silence set their own short timeouts.
+const fast = { timeoutMs: 2000, retries: 2, backoff: { minMs: 10, maxMs: 40 } } as const;
 
 async function withServer(zone: Record<string, TestZoneEntry>, fn: (dns: TestDnsServer, opts: ResolveOptions) => Promise<void>): Promise<void> {
   const dns = await TestDnsServer.start({ zone });
@@ -141,7 +143,7 @@ t.test('retries move on to the next resolver', async (t) => {
   const quiet = await TestDnsServer.start({ zone: { 'seed.test': { a: ['127.0.0.13'], mode: 'silent' } } });
   const good = await TestDnsServer.start({ zone: { 'seed.test': { a: ['127.0.0.14'] } } });
   t.teardown(() => Promise.all([quiet.close(), good.close()]));
-  const r = await resolveSeed('seed.test', { ...fast, timeoutMs: 200, types: ['A'], servers: [quiet.address, good.address] });
+  const r = await resolveSeed('seed.test', { ...fast, timeoutMs: 1000, types: ['A'], servers: [quiet.address, good.address] });
   t.same(r.addresses.map((a) => a.address), ['127.0.0.14']);
   t.same(r.answers[0].server, good.address);
   t.equal(r.answers[0].attempts, 2);
@@ -166,7 +168,7 @@ t.test('a type that fails is reported beside the other type\'s answer; all faili
       'quiet.test': { a: ['127.0.0.16'], mode: 'silent' },
     },
     async (dns, opts) => {
-      const r = await resolveSeed('half.test', { ...opts, timeoutMs: 150, retries: 1 });
+      const r = await resolveSeed('half.test', { ...opts, timeoutMs: 400, retries: 1 });
       t.same(r.addresses.map((a) => a.address), ['127.0.0.15']);
       t.same(r.answers.map((a) => a.type), ['A']);
       t.same(r.failures.map((f) => [f.type, f.error.code]), [['AAAA', 'timeout']]);
@@ -176,6 +178,23 @@ t.test('a type that fails is reported beside the other type\'s answer; all faili
       t.equal((error as DiscoveryError).code, 'timeout');
     },
   );
+});
+
+t.test('a resolver on IPv6 loopback, over UDP and TCP', async (t) => {
+  const dns = await TestDnsServer.start({ host: '::1', zone: { 'v6.test': { a: ['127.0.0.17'], aaaa: ['::1'], mode: 'truncate' } } });
+  t.teardown(() => dns.close());
+  const r = await resolveSeed('v6.test', { ...fast, servers: [dns.address] });
+  t.same(r.addresses.map((a) => [a.address, a.transport]), [['127.0.0.17', 'tcp'], ['::1', 'tcp']]);
+  t.same(r.answers[0].server, { host: '::1', port: dns.port });
+  t.equal(dns.udpQueries().length, 2);
+  t.equal(dns.tcpQueries().length, 2);
+});
+
+t.test('a TTL with the top bit set counts as zero', async (t) => {
+  await withServer({ 'odd.test': { a: ['127.0.0.18'], ttl: 0x80000000 } }, async (_dns, opts) => {
+    const r = await resolveSeed('odd.test', { ...opts, types: ['A'] });
+    t.same(r.addresses.map((a) => [a.address, a.ttl]), [['127.0.0.18', 0]]);
+  });
 });
 
 t.test('a closed resolver port is a network error, not a hang', async (t) => {

@@ -8,7 +8,7 @@ const seedNetwork = (seeds: string[]) => defineNetwork({ name: 'seedtest', magic
 async function startDns(t: Test, zone: Parameters<typeof TestDnsServer.start>[0]): Promise<{ dns: TestDnsServer; opts: DiscoverOptions }> {
   const dns = await TestDnsServer.start(zone);
   t.teardown(() => dns.close());
-  return { dns, opts: { servers: [dns.address], timeoutMs: 200, retries: 1, backoff: { minMs: 10, maxMs: 20 } } };
+  return { dns, opts: { servers: [dns.address], timeoutMs: 600, retries: 1, backoff: { minMs: 10, maxMs: 20 } } };
 }
 
 t.test('several seeds in parallel: one fails, the others give deduplicated peers on the network port', async (t) => {
