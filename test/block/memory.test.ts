@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 // A 50 MB block streamed through the decoder in a child process, generated chunk by chunk:
 // the child's RSS must grow by far less than the block, proving nothing holds it whole.
 t.test('decoding a 50 MB block keeps RSS growth under 64 MB', (t) => {
-  const child = fileURLToPath(new URL('./memory-child.ts', import.meta.url));
+  const child = fileURLToPath(new URL('./fixtures/memory-child.ts', import.meta.url));
   const out = execFileSync(process.execPath, ['--import', 'tsx', child, '50000000'], {
     encoding: 'utf8',
     timeout: 120_000,

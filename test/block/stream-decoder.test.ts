@@ -4,7 +4,7 @@ import { DecodeError } from '../../lib/errors.js';
 import { blockHash } from '../../lib/messages/block-header.js';
 import { toDisplayHex } from '../../lib/hash.js';
 import { buildSyntheticBlock } from '../../bench/synthetic-block.js';
-import { assembleBlock, manyItemTx, referenceDecodeBlock } from './reference.js';
+import { assembleBlock, manyItemTx, referenceDecodeBlock } from './fixtures/reference.js';
 
 interface Decoded {
   start: BlockStart | undefined;
