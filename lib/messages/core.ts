@@ -2,12 +2,16 @@
 import type { MessageCodec } from './codec.js';
 import * as addr from './addr.js';
 import * as auth from './auth.js';
+import * as bloom from './bloom.js';
+import * as control from './control.js';
 import * as empty from './empty.js';
 import * as headers from './headers.js';
 import * as inventory from './inventory.js';
 import * as locator from './locator.js';
+import * as mempool from './mempool.js';
 import * as ping from './ping.js';
 import * as protoconf from './protoconf.js';
+import * as reject from './reject.js';
 import * as streams from './streams.js';
 import * as version from './version.js';
 
@@ -32,7 +36,14 @@ export type CoreMessage =
   | locator.GetBlocksMessage
   | locator.GetHeadersMessage
   | locator.GetHdrsEnMessage
-  | headers.HeadersMessage;
+  | headers.HeadersMessage
+  | reject.RejectMessage
+  | control.FeeFilterMessage
+  | control.SendCmpctMessage
+  | mempool.MempoolMessage
+  | bloom.FilterLoadMessage
+  | bloom.FilterAddMessage
+  | control.AlertMessage;
 
 export const coreCodecs: readonly MessageCodec<CoreMessage>[] = [
   version.versionCodec,
@@ -56,4 +67,11 @@ export const coreCodecs: readonly MessageCodec<CoreMessage>[] = [
   locator.getHeadersCodec,
   locator.getHdrsEnCodec,
   headers.headersCodec,
+  reject.rejectCodec,
+  control.feeFilterCodec,
+  control.sendCmpctCodec,
+  mempool.mempoolCodec,
+  bloom.filterLoadCodec,
+  bloom.filterAddCodec,
+  control.alertCodec,
 ];
