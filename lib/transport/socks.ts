@@ -110,6 +110,8 @@ export async function dialSocks(
     options.signal?.removeEventListener('abort', onAbort);
   };
 
+  // dialTcp hands sockets over paused; the socks package reads with a 'data' listener.
+  socket.resume();
   try {
     await SocksClient.createConnection({
       command: 'connect',

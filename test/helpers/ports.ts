@@ -33,3 +33,63 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 
 /** A loopback port with nothing listening on it (for 'refused' tests). */
 export const closedPort = freePort;
+
+export interface UnresponsiveListener {
+  readonly host: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A loopback port where TCP connects hang (for connect-timeout tests): a listener that never
+ * accepts, with its accept queue filled, so the kernel drops further SYNs. Node always accepts,
+ * so the listener is a perl one-liner (perl-base is Essential on Debian).
+ */
+export async function startUnresponsiveListener(): Promise<UnresponsiveListener> {
+  const { spawn } = await import('node:child_process');
+  const host = '127.0.0.1';
+  const script =
+    '$|=1; my $s = IO::Socket::INET->new(LocalAddr=>"127.0.0.1", LocalPort=>0, Listen=>1, ReuseAddr=>1) or die "listen: $!"; ' +
+    'print $s->sockport, "\\n"; while (1) { sleep 1; exit if getppid() == 1; }';
+  const child = spawn('perl', ['-MIO::Socket::INET', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  child.unref();
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('perl listener did not start')), 10_000);
+    child.once('error', reject);
+    child.stdout!.once('data', (data: Buffer) => {
+      clearTimeout(timer);
+      resolve(Number(String(data).trim()));
+    });
+  });
+  (child.stdout as unknown as { unref?: () => void }).unref?.();
+
+  // Fill the accept queue: connect until one attempt stays pending.
+  const fillers: net.Socket[] = [];
+  let blocked = false;
+  for (let i = 0; i < 16 && !blocked; i++) {
+    const socket = net.connect({ host, port });
+    socket.on('error', () => {});
+    fillers.push(socket);
+    blocked = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(true), 250);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+  }
+  const stop = async (): Promise<void> => {
+    for (const socket of fillers) socket.destroy();
+    if (child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      });
+    }
+  };
+  if (!blocked) {
+    await stop();
+    throw new Error('could not fill the accept queue of the unresponsive listener');
+  }
+  return { host, port, stop };
+}

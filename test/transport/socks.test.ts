@@ -1,0 +1,173 @@
+// dialSocks against a real SOCKS5 server (microsocks) and an in-process recording one.
+import type net from 'node:net';
+import t from 'tap';
+import { TransportError } from '../../lib/transport/errors.js';
+import { dialSocks, isolationCredentials } from '../../lib/transport/socks.js';
+import { socksDialer } from '../../lib/transport/dialer.js';
+import { type Listener, listen } from '../../lib/transport/listener.js';
+import { closedPort } from '../helpers/ports.js';
+import { startMicrosocks, startRecordingSocks } from '../helpers/socks.js';
+
+const TIMEOUT_MS = 5000;
+
+async function rejection(promise: Promise<unknown>): Promise<TransportError> {
+  const result = await promise.then(
+    (value) => ({ value }),
+    (error: unknown) => ({ error }),
+  );
+  if (!('error' in result)) throw new Error('expected a rejection');
+  if (!(result.error instanceof TransportError)) throw result.error;
+  return result.error;
+}
+
+/** Echo server that first greets every client with "hi:<n>" (bytes the client did not ask for). */
+async function greetingEchoServer(host: string, port = 0): Promise<Listener> {
+  let n = 0;
+  return listen({ host, port }, (socket) => {
+    socket.on('error', () => {});
+    socket.write(`hi:${++n};`);
+    socket.pipe(socket);
+    socket.resume();
+  });
+}
+
+/** Round trip through a dialed socket: read the greeting, echo a line. */
+async function exchange(socket: net.Socket, text: string): Promise<string> {
+  let received = '';
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.toString();
+  });
+  socket.resume();
+  socket.write(text);
+  for (let i = 0; i < 200 && !received.endsWith(text); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  return received;
+}
+
+const server = await greetingEchoServer('127.0.0.1');
+// 'localhost' may resolve to ::1 first on some machines; serve the same port there too.
+const serverV6 = await greetingEchoServer('::1', server.address.port);
+t.teardown(async () => {
+  await server.close({ destroyConnections: true });
+  await serverV6.close({ destroyConnections: true });
+});
+const port = server.address.port;
+
+t.test('through microsocks without auth: IPv4 literal and a name resolved by the proxy', async (t) => {
+  const proxy = await startMicrosocks();
+  t.teardown(() => proxy.stop());
+  const options = { proxyHost: proxy.host, proxyPort: proxy.port };
+
+  const direct = await dialSocks(options, '127.0.0.1', port, { timeoutMs: TIMEOUT_MS });
+  direct.on('error', () => {});
+  t.teardown(() => direct.destroy());
+  t.equal(direct.isPaused(), true, 'handed over paused');
+  // The greeting may arrive with the proxy's reply; it must not be lost before we read.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.match(await exchange(direct, 'ping\n'), /^hi:\d+;ping\n$/, 'greeting kept, then echo');
+
+  const named = await dialSocks(options, 'localhost', port, { timeoutMs: TIMEOUT_MS });
+  named.on('error', () => {});
+  t.teardown(() => named.destroy());
+  t.match(await exchange(named, 'name\n'), /^hi:\d+;name\n$/, 'the proxy resolved "localhost" and reached our server');
+
+  const viaDialer = await socksDialer(options)('127.0.0.1', port, { timeoutMs: TIMEOUT_MS });
+  viaDialer.destroy();
+
+  const isolated = await dialSocks({ ...options, isolate: true }, '127.0.0.1', port, { timeoutMs: TIMEOUT_MS });
+  isolated.destroy();
+  t.pass('isolation credentials are harmless on a proxy without auth');
+
+  const refused = await rejection(dialSocks(options, '127.0.0.1', await closedPort(), { timeoutMs: TIMEOUT_MS }));
+  t.equal(refused.code, 'refused', 'the proxy reports the destination refused');
+});
+
+t.test('through microsocks with username/password', async (t) => {
+  const proxy = await startMicrosocks({ username: 'alice', password: 's3cret' });
+  t.teardown(() => proxy.stop());
+  const base = { proxyHost: proxy.host, proxyPort: proxy.port };
+
+  const good = await dialSocks({ ...base, username: 'alice', password: 's3cret' }, '127.0.0.1', port, { timeoutMs: TIMEOUT_MS });
+  good.on('error', () => {});
+  t.teardown(() => good.destroy());
+  t.match(await exchange(good, 'auth\n'), /auth\n$/);
+
+  const wrong = await rejection(dialSocks({ ...base, username: 'alice', password: 'nope' }, '127.0.0.1', port, { timeoutMs: TIMEOUT_MS }));
+  t.equal(wrong.code, 'proxy-auth', 'wrong password');
+  t.equal(wrong.transient, false);
+
+  const missing = await rejection(dialSocks(base, '127.0.0.1', port, { timeoutMs: TIMEOUT_MS }));
+  t.equal(missing.code, 'proxy-auth', 'no credentials');
+});
+
+t.test('names go to the proxy as names (no local lookup); literals as addresses', async (t) => {
+  const proxy = await startRecordingSocks({ target: { host: '127.0.0.1', port } });
+  t.teardown(() => proxy.stop());
+  const options = { proxyHost: proxy.host, proxyPort: proxy.port };
+
+  // ".invalid" can never resolve (RFC 6761): a local lookup would fail with 'dns'.
+  const named = await dialSocks(options, 'peer.invalid', 8333, { timeoutMs: TIMEOUT_MS });
+  named.on('error', () => {});
+  t.teardown(() => named.destroy());
+  t.match(await exchange(named, 'x\n'), /x\n$/, 'connected through the proxy');
+  const onion = await dialSocks(options, 'expyuzz4wqqyqhjn.onion', 8333, { timeoutMs: TIMEOUT_MS });
+  onion.destroy();
+  (await dialSocks(options, '127.0.0.1', 8333, { timeoutMs: TIMEOUT_MS })).destroy();
+  (await dialSocks(options, '[::1]', 18444, { timeoutMs: TIMEOUT_MS })).destroy();
+
+  t.same(
+    proxy.requests.map(({ addressType, host, port: p }) => ({ addressType, host, port: p })),
+    [
+      { addressType: 'domain', host: 'peer.invalid', port: 8333 },
+      { addressType: 'domain', host: 'expyuzz4wqqyqhjn.onion', port: 8333 },
+      { addressType: 'ipv4', host: '127.0.0.1', port: 8333 },
+      { addressType: 'ipv6', host: '0:0:0:0:0:0:0:1', port: 18444 },
+    ],
+  );
+  t.ok(proxy.requests.every((r) => r.methods.includes(0) && r.username === undefined), 'no credentials offered by default');
+});
+
+t.test('isolate sends fresh random credentials on every connection', async (t) => {
+  const a = isolationCredentials();
+  const b = isolationCredentials();
+  t.not(a.username, b.username);
+  t.not(a.password, b.password);
+
+  const proxy = await startRecordingSocks({ target: { host: '127.0.0.1', port }, requireAuth: true });
+  t.teardown(() => proxy.stop());
+  const dial = socksDialer({ proxyHost: proxy.host, proxyPort: proxy.port, isolate: true });
+  for (let i = 0; i < 3; i++) (await dial('peer.invalid', 8333, { timeoutMs: TIMEOUT_MS })).destroy();
+  t.equal(proxy.requests.length, 3);
+  const usernames = new Set(proxy.requests.map((r) => r.username));
+  const passwords = new Set(proxy.requests.map((r) => r.password));
+  t.equal(usernames.size, 3, 'three distinct usernames');
+  t.equal(passwords.size, 3, 'three distinct passwords');
+  t.ok(proxy.requests.every((r) => r.methods.includes(2) && (r.username ?? '').length > 0), 'username/password offered');
+});
+
+t.test('a stalled proxy times out, an abort cancels, an absent proxy is a proxy error', async (t) => {
+  const proxy = await startRecordingSocks({ stall: true });
+  t.teardown(() => proxy.stop());
+  const options = { proxyHost: proxy.host, proxyPort: proxy.port };
+
+  const timedOut = await rejection(dialSocks(options, 'peer.invalid', 8333, { timeoutMs: 200 }));
+  t.equal(timedOut.code, 'timeout');
+  t.equal(timedOut.target, 'peer.invalid:8333', 'the error names the destination');
+
+  const controller = new AbortController();
+  const pending = dialSocks(options, 'peer.invalid', 8333, { timeoutMs: 30_000, signal: controller.signal });
+  setTimeout(() => controller.abort(), 50);
+  t.equal((await rejection(pending)).code, 'aborted');
+
+  const absent = await rejection(dialSocks({ proxyHost: '127.0.0.1', proxyPort: await closedPort() }, 'peer.invalid', 8333, { timeoutMs: TIMEOUT_MS }));
+  t.equal(absent.code, 'proxy');
+  t.equal(absent.transient, true);
+  t.match(absent.message, /proxy unreachable/);
+});
+
+t.test('proxy options are checked once', async (t) => {
+  t.throws(() => socksDialer({ proxyHost: '127.0.0.1', proxyPort: 9050, username: 'u' }), TypeError);
+  t.throws(() => socksDialer({ proxyHost: '127.0.0.1', proxyPort: 9050, username: 'u', password: 'p', isolate: true }), TypeError);
+  t.throws(() => socksDialer({ proxyHost: '127.0.0.1', proxyPort: 9050, username: '', password: 'p' }), RangeError);
+  t.throws(() => socksDialer({ proxyHost: '127.0.0.1', proxyPort: 0 }), TransportError);
+  await t.rejects(dialSocks({ proxyHost: '127.0.0.1', proxyPort: 9050 }, 'x'.repeat(256), 8333, { timeoutMs: 1000 }), { code: 'invalid-address' });
+});
