@@ -1,0 +1,471 @@
+import type { Duplex } from 'node:stream';
+import { EventEmitter } from 'eventemitter3';
+import { v4 as uuidv4 } from 'uuid';
+import { DecodeError, FramingError } from '../errors.js';
+import { FrameDecoder, encodeMessageFrame, type FrameHeader, type PayloadLimits } from '../framing/index.js';
+import { decodeMessage, type Message, type MessageOf } from '../messages/index.js';
+import { limitClassOf } from '../messages/index.js';
+import { EXTENDED_PAYLOAD_VERSION, MIN_PEER_PROTO_VERSION, type Network } from '../networks.js';
+import { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
+import { closeReason, PeerError, TimeoutError, type CloseReason, type CloseReasonCode } from './reasons.js';
+import { DEFAULT_TIMEOUTS, DEFAULT_MAX_RECV_PAYLOAD_LENGTH, PeerProtocol, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
+import { BlockReceiver, type BlockEnd, type BlockHeaderEvent, type BlockTransaction } from './block-receiver.js';
+import type { PeerState } from './state.js';
+import { DEFAULT_UA_POLICY, assertSendableUserAgent, type UserAgentPolicy } from './user-agent.js';
+import { BAN_THRESHOLD } from './misbehavior.js';
+import type { MisbehaviorKind } from './misbehavior.js';
+import { PeerStats, type PeerStatsSnapshot } from './stats.js';
+
+export const DEFAULT_USER_AGENT = '/bsv-wire:0.1.0/';
+export const DEFAULT_MAX_UNFLUSHED_BYTES = 32 * 1024 * 1024;
+
+type CommandEvents = { [C in Message['command']]: (message: MessageOf<C>) => void };
+
+/** Typed events; the Manager re-emits the same names with the peer appended. */
+export interface PeerEvents extends CommandEvents {
+  state: (change: { from: PeerState; to: PeerState }) => void;
+  ready: (version: MessageOf<'version'>) => void;
+  message: (message: Message) => void;
+  blockHeader: (event: BlockHeaderEvent) => void;
+  blockTx: (tx: BlockTransaction) => void;
+  blockEnd: (end: BlockEnd) => void;
+  misbehavior: (event: { kind: MisbehaviorKind; score: number }) => void;
+  ban: (event: { reason: string; score: number }) => void;
+  close: (reason: CloseReason) => void;
+  /** An app listener threw; the connection carries on. */
+  listenerError: (error: unknown) => void;
+}
+
+export interface PeerConnectionOptions {
+  readonly network: Network;
+  readonly direction: 'inbound' | 'outbound';
+  /** Remote endpoint as known to the transport (for stats and version's addr_recv). */
+  readonly remote?: { readonly address: string; readonly port: number };
+  readonly services?: bigint;
+  readonly relay?: boolean;
+  readonly userAgent?: string;
+  readonly startHeight?: number;
+  readonly protocolVersion?: number;
+  readonly minPeerVersion?: number;
+  readonly requiredServices?: bigint;
+  readonly userAgentPolicy?: UserAgentPolicy;
+  readonly maxRecvPayloadLength?: number;
+  readonly limits?: Partial<PayloadLimits>;
+  readonly timeouts?: Partial<PeerTimeouts>;
+  readonly maxUnflushedBytes?: number;
+  readonly clock?: Clock;
+  readonly nonce?: NonceSource;
+  readonly selfNonces?: Set<bigint>;
+  /** Asked when the handshake completes; false = over capacity (polite rejection). */
+  readonly admit?: () => boolean;
+  readonly banThreshold?: number;
+  /** How often timers are checked. */
+  readonly tickIntervalMs?: number;
+  /**
+   * Called for each streamed block transaction before `blockTx` is emitted. If it returns a
+   * promise, the socket is paused until it settles: input backpressure for slow consumers.
+   */
+  readonly onBlockTransaction?: (tx: BlockTransaction) => void | Promise<void>;
+  readonly verifyMerkleRoot?: boolean;
+  readonly id?: string;
+}
+
+/** Nonces of our in-flight version messages, shared process-wide to catch self-connections. */
+const sharedSelfNonces = new Set<bigint>();
+
+/**
+ * One peer over any Duplex. It never dials: transports hand it a connected stream.
+ * Bytes flow stream -> FrameDecoder -> codecs -> PeerProtocol -> events; writes flow back.
+ */
+export class PeerConnection extends EventEmitter<PeerEvents> {
+  readonly id: string;
+  readonly network: Network;
+  readonly direction: 'inbound' | 'outbound';
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  private readonly protocol: PeerProtocol;
+  private readonly decoder: FrameDecoder;
+  private readonly blocks: BlockReceiver;
+  private readonly stats_: PeerStats;
+  private readonly maxUnflushed: number;
+  private readonly timer: NodeJS.Timeout;
+  private pendingHandlers: Promise<void>[] = [];
+  private closed: CloseReason | undefined;
+  private readonly servedTxs = new Map<string, Buffer>();
+
+  constructor(
+    private readonly stream: Duplex,
+    opts: PeerConnectionOptions,
+  ) {
+    super();
+    this.id = opts.id ?? uuidv4();
+    this.network = opts.network;
+    this.direction = opts.direction;
+    this.remoteAddress = opts.remote?.address ?? 'unknown';
+    this.remotePort = opts.remote?.port ?? 0;
+    const userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
+    assertSendableUserAgent(userAgent);
+    const clock = opts.clock ?? systemClock;
+    const local: LocalVersion = {
+      protocolVersion: opts.protocolVersion ?? opts.network.protocolVersion,
+      services: opts.services ?? 0n,
+      userAgent,
+      startHeight: opts.startHeight ?? -1,
+      relay: opts.relay ?? true,
+    };
+    this.protocol = new PeerProtocol({
+      network: opts.network,
+      direction: opts.direction,
+      local,
+      remote: undefined,
+      minPeerVersion: opts.minPeerVersion ?? MIN_PEER_PROTO_VERSION,
+      requiredServices: opts.requiredServices ?? 0n,
+      userAgentPolicy: opts.userAgentPolicy ?? DEFAULT_UA_POLICY,
+      maxRecvPayloadLength: opts.maxRecvPayloadLength ?? DEFAULT_MAX_RECV_PAYLOAD_LENGTH,
+      timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
+      clock,
+      nonce: opts.nonce ?? randomNonce,
+      selfNonces: opts.selfNonces ?? sharedSelfNonces,
+      admit: opts.admit ?? (() => true),
+      banThreshold: opts.banThreshold ?? BAN_THRESHOLD,
+    });
+    this.decoder = new FrameDecoder({
+      magic: opts.network.magic,
+      limits: { default: opts.maxRecvPayloadLength ?? DEFAULT_MAX_RECV_PAYLOAD_LENGTH, ...opts.limits },
+    });
+    this.blocks = new BlockReceiver({ verifyMerkleRoot: opts.verifyMerkleRoot ?? true });
+    this.stats_ = new PeerStats(clock);
+    this.maxUnflushed = opts.maxUnflushedBytes ?? DEFAULT_MAX_UNFLUSHED_BYTES;
+    this.onBlockTransaction = opts.onBlockTransaction;
+
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('end', () => this.apply(this.protocol.close('remote-closed', 'peer closed the connection')));
+    stream.on('close', () => this.apply(this.protocol.close('remote-closed', 'connection closed')));
+    stream.on('error', (err: Error) => this.apply(this.protocol.close('socket-error', err.message)));
+    // Dialers may hand over a paused stream; the reader is attached now.
+    stream.resume();
+    this.timer = setInterval(() => this.apply(this.protocol.tick()), opts.tickIntervalMs ?? 1000);
+    this.timer.unref();
+    this.apply(this.protocol.start());
+  }
+
+  private readonly onBlockTransaction: ((tx: BlockTransaction) => void | Promise<void>) | undefined;
+
+  get state(): PeerState {
+    return this.protocol.state;
+  }
+  /** What the peer announced: version, protoconf limit, announcement preferences. */
+  get remote(): PeerProtocol['remote'] {
+    return this.protocol.remote;
+  }
+  get rtt(): RttStats {
+    return this.protocol.rttStats;
+  }
+  get closeReason(): CloseReason | undefined {
+    return this.closed;
+  }
+
+  /** A plain snapshot of counters, like one row of getpeerinfo. */
+  stats(): PeerStatsSnapshot {
+    const v = this.protocol.remote.version;
+    return this.stats_.snapshot({
+      id: this.id,
+      direction: this.direction,
+      address: this.remoteAddress,
+      port: this.remotePort,
+      state: this.state,
+      userAgent: v?.userAgent,
+      version: v?.version,
+      services: v?.services,
+      startHeight: v?.startHeight,
+      rtt: this.rtt,
+      misbehaviorScore: this.protocol.score,
+    });
+  }
+
+  /**
+   * Send a message. Non-block messages larger than the peer's protoconf limit are refused
+   * (the BSV node bans for them); returns false if the connection is not open.
+   */
+  send(message: Message): boolean {
+    if (this.closed) return false;
+    const peerVersion = this.protocol.remote.version?.version ?? 0;
+    const frame = encodeMessageFrame(this.network.magic, message, { peerVersion: Math.min(peerVersion, EXTENDED_PAYLOAD_VERSION) });
+    const command = message.command === 'unknown' ? message.name : message.command;
+    const headerSize = frame.length > 0xffffffff ? 44 : 24;
+    if (limitClassOf(command) === 'default' && frame.length - headerSize > this.protocol.remote.maxRecvPayloadLength) {
+      throw new RangeError(
+        `${command} payload of ${frame.length - headerSize} bytes exceeds the peer's limit of ${this.protocol.remote.maxRecvPayloadLength}`,
+      );
+    }
+    this.stats_.sent(command, frame.length);
+    this.protocol.noteSent();
+    this.stream.write(frame);
+    if (this.stream.writableLength > this.maxUnflushed) {
+      this.apply(this.protocol.close('send-buffer-overflow', `${this.stream.writableLength} bytes unflushed; the peer stopped reading`));
+      return false;
+    }
+    return true;
+  }
+
+  /** Close the connection; resolves once the socket is closed. */
+  close(code: CloseReasonCode = 'local', message = 'closed by us'): Promise<void> {
+    this.apply(this.protocol.close(code, message));
+    return new Promise((resolve) => {
+      if (this.stream.destroyed) resolve();
+      else this.stream.once('close', () => resolve());
+    });
+  }
+
+  /** Resolves once the handshake completes; rejects with the close reason otherwise. */
+  ready(timeoutMs = 60_000, signal?: AbortSignal): Promise<MessageOf<'version'>> {
+    if (this.state === 'ready') return Promise.resolve(this.protocol.remote.version!);
+    return this.waitFor('ready', () => true, timeoutMs, signal, 'handshake') as Promise<MessageOf<'version'>>;
+  }
+
+  /** Ping and resolve with the round-trip time in ms. */
+  async ping(timeoutMs = 30_000, signal?: AbortSignal): Promise<number> {
+    const { nonce, outputs } = this.protocol.ping();
+    const wait = this.waitForPong(nonce, timeoutMs, signal);
+    this.apply(outputs);
+    return wait;
+  }
+
+  /** getheaders: resolves with the next `headers` reply. */
+  async getHeaders(locator: Buffer[], stop: Buffer = Buffer.alloc(32), opts: WaitOptions = {}): Promise<MessageOf<'headers'>> {
+    const wait = this.waitFor('headers', () => true, opts.timeoutMs ?? 60_000, opts.signal, 'getheaders');
+    this.send({ command: 'getheaders', version: this.network.protocolVersion, locator, hashStop: stop } as Message);
+    return wait;
+  }
+
+  /** getdata for a block; its header and transactions stream through the events, then this resolves with the summary. */
+  async getBlock(hash: Buffer, opts: WaitOptions = {}): Promise<BlockEnd> {
+    const wait = this.waitFor('blockEnd', (end) => end.hash.equals(hash), opts.timeoutMs ?? 600_000, opts.signal, 'getblock');
+    this.send({ command: 'getdata', inventory: [{ type: 2, hash }] } as Message);
+    return wait;
+  }
+
+  /** getdata for a transaction; rejects if the peer answers notfound. */
+  async getTx(txid: Buffer, opts: WaitOptions = {}): Promise<MessageOf<'tx'>> {
+    const timeoutMs = opts.timeoutMs ?? 60_000;
+    const found = this.waitFor('tx', (tx) => tx.txid.equals(txid), timeoutMs, opts.signal, 'gettx');
+    const onNotFound = (m: MessageOf<'notfound'>): void => {
+      if (m.inventory.some((i) => i.hash.equals(txid))) notFoundReject(new Error(`peer has no transaction ${Buffer.from(txid).reverse().toString('hex')}`));
+    };
+    let notFoundReject: (err: Error) => void = () => {};
+    const notFound = new Promise<never>((_, reject) => {
+      notFoundReject = reject;
+    });
+    this.on('notfound', onNotFound);
+    this.send({ command: 'getdata', inventory: [{ type: 1, hash: txid }] } as Message);
+    try {
+      return await Promise.race([found, notFound]);
+    } finally {
+      this.off('notfound', onNotFound);
+    }
+  }
+
+  /** Announce a transaction with inv and serve it when the peer asks with getdata. */
+  sendTx(tx: MessageOf<'tx'>): boolean {
+    this.servedTxs.set(tx.txid.toString('hex'), tx.raw);
+    if (this.servedTxs.size > 1000) this.servedTxs.delete(this.servedTxs.keys().next().value!);
+    return this.send({ command: 'inv', inventory: [{ type: 1, hash: tx.txid }] } as Message);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.stats_.received(chunk.length);
+    let events;
+    try {
+      events = this.decoder.push(chunk);
+    } catch (err) {
+      this.failOn(err);
+      return;
+    }
+    for (const ev of events) {
+      if (this.closed) return;
+      try {
+        switch (ev.type) {
+          case 'frame':
+            this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
+            this.onFrame(ev.header, ev.payload);
+            break;
+          case 'stream-start':
+            this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
+            this.dispatchBlock(this.blocks.start(ev.header));
+            break;
+          case 'stream-data':
+            this.dispatchBlock(this.blocks.data(ev.chunk));
+            break;
+          case 'stream-end':
+            this.dispatchBlock(this.blocks.end(ev.checksumOk));
+            break;
+        }
+      } catch (err) {
+        this.failOn(err);
+      }
+    }
+    if (this.pendingHandlers.length > 0) {
+      const pending = this.pendingHandlers;
+      this.pendingHandlers = [];
+      this.stream.pause();
+      Promise.allSettled(pending).then(() => {
+        if (!this.closed) this.stream.resume();
+      });
+    }
+  }
+
+  private onFrame(header: FrameHeader, payload: Buffer): void {
+    let message: Message;
+    try {
+      message = decodeMessage(header.command, payload);
+    } catch (err) {
+      if (err instanceof DecodeError) {
+        this.apply(this.protocol.protocolError(err));
+        return;
+      }
+      throw err;
+    }
+    if (message.command === 'getdata') this.serveGetData(message);
+    this.apply(this.protocol.receive(message));
+  }
+
+  private serveGetData(m: MessageOf<'getdata'>): void {
+    for (const item of m.inventory) {
+      const raw = item.type === 1 ? this.servedTxs.get(item.hash.toString('hex')) : undefined;
+      if (raw) this.send({ command: 'tx', raw, txid: item.hash } as Message);
+    }
+  }
+
+  private dispatchBlock(events: ReturnType<BlockReceiver['data']>): void {
+    for (const ev of events) {
+      if (ev.type === 'header') this.safeEmit('blockHeader', ev.event);
+      else if (ev.type === 'tx') {
+        if (this.onBlockTransaction) {
+          try {
+            const r = this.onBlockTransaction(ev.event);
+            if (r && typeof (r as Promise<void>).then === 'function') this.pendingHandlers.push(Promise.resolve(r).catch((e) => this.safeEmit('listenerError', e)));
+          } catch (e) {
+            this.safeEmit('listenerError', e);
+          }
+        }
+        this.safeEmit('blockTx', ev.event);
+      } else {
+        this.safeEmit('blockEnd', ev.event);
+        if (!ev.event.checksumOk || ev.event.merkleRootOk === false) {
+          this.apply(this.protocol.protocolError(new DecodeError('block', ev.event.checksumOk ? 'merkleRoot' : 'checksum', 'invalid-value')));
+        }
+      }
+    }
+  }
+
+  private failOn(err: unknown): void {
+    if (err instanceof FramingError || err instanceof DecodeError) this.apply(this.protocol.protocolError(err));
+    else this.apply(this.protocol.close('protocol-violation', err instanceof Error ? err.message : String(err)));
+  }
+
+  private apply(outputs: ProtocolOutput[]): void {
+    for (const o of outputs) {
+      switch (o.type) {
+        case 'send':
+          this.send(o.message);
+          break;
+        case 'state':
+          this.safeEmit('state', { from: o.from, to: o.to });
+          break;
+        case 'ready':
+          this.safeEmit('ready', o.version);
+          break;
+        case 'message':
+          this.safeEmit('message', o.message);
+          this.safeEmit(o.message.command, o.message as never);
+          break;
+        case 'pong':
+          break;
+        case 'misbehavior':
+          this.safeEmit('misbehavior', { kind: o.kind, score: o.score });
+          break;
+        case 'ban':
+          this.safeEmit('ban', { reason: o.reason, score: o.score });
+          break;
+        case 'close':
+          this.finish(o.reason);
+          break;
+      }
+    }
+  }
+
+  private finish(reason: CloseReason): void {
+    if (this.closed) return;
+    this.closed = reason;
+    clearInterval(this.timer);
+    this.blocks.abort();
+    // Polite: let queued bytes (a reject, the last pong) go out, then make sure the socket dies.
+    this.stream.end(() => this.stream.destroy());
+    setTimeout(() => this.stream.destroy(), 2000).unref();
+    this.safeEmit('close', reason);
+  }
+
+  private safeEmit<E extends keyof PeerEvents>(event: E, ...args: Parameters<PeerEvents[E]>): void {
+    try {
+      (this.emit as (e: E, ...a: Parameters<PeerEvents[E]>) => boolean)(event, ...args);
+    } catch (err) {
+      if (event === 'listenerError') return;
+      try {
+        this.emit('listenerError', err);
+      } catch {
+        // A throwing listenerError handler is the app's own business; never let it out.
+      }
+    }
+  }
+
+  private waitForPong(nonce: bigint, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+    return this.waitFor('pong', (m) => m.nonce === nonce, timeoutMs, signal, 'ping').then(() => this.rtt.lastMs ?? 0);
+  }
+
+  private waitFor<E extends keyof PeerEvents>(
+    event: E,
+    match: (...args: Parameters<PeerEvents[E]>) => boolean,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    operation: string,
+  ): Promise<Parameters<PeerEvents[E]>[0]> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new PeerError(this.closed));
+      if (signal?.aborted) return reject(signal.reason);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.off(event, onEvent as never);
+        this.off('close', onClose);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onEvent = (...args: Parameters<PeerEvents[E]>): void => {
+        if (!match(...args)) return;
+        cleanup();
+        resolve(args[0]);
+      };
+      const onClose = (reason: CloseReason): void => {
+        cleanup();
+        reject(new PeerError(reason));
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new TimeoutError(operation, timeoutMs));
+      }, timeoutMs);
+      this.on(event, onEvent as never);
+      this.on('close', onClose);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+export interface WaitOptions {
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export { closeReason };

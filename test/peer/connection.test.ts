@@ -1,0 +1,205 @@
+import t from 'tap';
+import { Duplex, PassThrough } from 'node:stream';
+import { PeerConnection } from '../../lib/peer/connection.js';
+import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
+import { regtest } from '../../lib/networks.js';
+import { FrameDecoder, encodeMessageFrame, encodeFrame } from '../../lib/framing/index.js';
+import { decodeMessage, type Message, type MessageOf } from '../../lib/messages/index.js';
+import { blockCodec } from '../../lib/messages/block.js';
+import { encodeBlockHeader, blockHash } from '../../lib/messages/block-header.js';
+import { merkleRoot } from '../../lib/messages/merkle.js';
+import { rawTransaction } from '../../lib/messages/transaction.js';
+
+/** Two crossed PassThroughs: what one side writes, the other reads. */
+function duplexPair(): [Duplex, Duplex] {
+  const aToB = new PassThrough();
+  const bToA = new PassThrough();
+  return [Duplex.from({ readable: bToA, writable: aToB }), Duplex.from({ readable: aToB, writable: bToA })];
+}
+
+/** A scripted peer speaking raw frames, so tests control exactly what arrives. */
+class ScriptedPeer {
+  readonly received: Message[] = [];
+  private readonly decoder = new FrameDecoder({ magic: regtest.magic, shouldStream: () => false });
+  private waiters: { cmd: string; resolve: (m: Message) => void }[] = [];
+  constructor(readonly stream: Duplex) {
+    // Our side closing aborts the crossed pair; that is expected here.
+    stream.on('error', () => {});
+    stream.on('data', (chunk: Buffer) => {
+      for (const ev of this.decoder.push(chunk)) {
+        if (ev.type !== 'frame') continue;
+        const m = decodeMessage(ev.header.command, ev.payload);
+        this.received.push(m);
+        const i = this.waiters.findIndex((w) => w.cmd === m.command);
+        if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);
+      }
+    });
+  }
+  send(m: Message): void {
+    this.stream.write(encodeMessageFrame(regtest.magic, m, { peerVersion: 70016 }));
+  }
+  next<C extends Message['command']>(cmd: C): Promise<MessageOf<C>> {
+    const have = this.received.findIndex((m) => m.command === cmd);
+    if (have >= 0) return Promise.resolve(this.received.splice(have, 1)[0] as MessageOf<C>);
+    return new Promise((resolve) => this.waiters.push({ cmd, resolve: resolve as (m: Message) => void }));
+  }
+  version(): MessageOf<'version'> {
+    return {
+      command: 'version', version: 70016, services: 1n, timestamp: 1n,
+      addrRecv: { services: 0n, ip: Buffer.alloc(16), port: 0 },
+      addrFrom: { services: 1n, ip: Buffer.alloc(16), port: 0 },
+      nonce: 42n, userAgent: '/scripted:1/', startHeight: 5, relay: true,
+    };
+  }
+  async handshake(): Promise<void> {
+    await this.next('version');
+    this.send(this.version());
+    this.send({ command: 'verack' });
+    await this.next('verack');
+  }
+}
+
+t.test('two PeerConnections complete a handshake over an in-memory pair and ping', async (t) => {
+  const [a, b] = duplexPair();
+  // Separate nonce sets: with the shared default, the pair would rightly look like a self-connection.
+  const out = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA, selfNonces: new Set() });
+  const inb = new PeerConnection(b, { network: regtest, direction: 'inbound', userAgentPolicy: ACCEPT_ANY_UA, selfNonces: new Set() });
+  const states: string[] = [];
+  out.on('state', (s) => states.push(s.to));
+  const [vIn, vOut] = await Promise.all([out.ready(5000), inb.ready(5000)]);
+  t.equal(vIn.userAgent, '/bsv-wire:0.1.0/');
+  t.equal(vOut.version, 70016);
+  t.same(states.slice(-2), ['awaiting-verack', 'ready'], 'state events after construction');
+  const rtt = await out.ping(5000);
+  t.ok(rtt >= 0);
+  t.ok(out.rtt.samples >= 1);
+  const s = out.stats();
+  t.ok(s.sentPerCommand.version && s.sentPerCommand.verack && s.sentPerCommand.protoconf);
+  t.ok(s.receivedPerCommand.version!.bytes > 24);
+  t.equal(s.bytesReceived, Object.values(s.receivedPerCommand).reduce((n, c) => n + c.bytes, 0), 'per-command bytes add up');
+  await out.close();
+  t.equal(out.state, 'closed');
+  t.equal(out.closeReason?.code, 'local');
+});
+
+t.test('a connection to ourselves is detected through the shared nonce set', async (t) => {
+  const [a, b] = duplexPair();
+  const out = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
+  const inb = new PeerConnection(b, { network: regtest, direction: 'inbound', userAgentPolicy: ACCEPT_ANY_UA });
+  await t.rejects(inb.ready(5000), { reason: { code: 'self-connection' } });
+  await t.rejects(out.ready(5000));
+});
+
+t.test('getHeaders, getBlock streaming, getTx, sendTx against a scripted peer', async (t) => {
+  const [a, b] = duplexPair();
+  const peer = new ScriptedPeer(b);
+  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
+  await peer.handshake();
+  await conn.ready(5000);
+
+  const coinbase = rawTransaction(Buffer.from('01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff0401020304ffffffff0100f2052a010000000151000000000', 'hex').subarray(0, 85));
+  const other = rawTransaction(Buffer.from('0100000000' + '01' + '0000000000000000' + '0151' + '00000000', 'hex'));
+  const header = { version: 1, prevBlock: Buffer.alloc(32, 7), merkleRoot: merkleRoot([coinbase.txid, other.txid]), timestamp: 1, bits: 0x207fffff, nonce: 0 };
+  const hash = blockHash(header);
+
+  const headersP = conn.getHeaders([Buffer.alloc(32)], undefined, { timeoutMs: 5000 });
+  const gh = await peer.next('getheaders');
+  t.equal(gh.locator.length, 1);
+  peer.send({ command: 'headers', headers: [{ ...header, txCount: 0 }] } as Message);
+  const headers = await headersP;
+  t.equal(headers.headers.length, 1);
+
+  const txids: string[] = [];
+  conn.on('blockTx', (tx) => txids.push(tx.txid.toString('hex')));
+  let sawHeader = false;
+  conn.on('blockHeader', (h) => (sawHeader = h.hash.equals(hash)));
+  const blockP = conn.getBlock(hash, { timeoutMs: 5000 });
+  const gd = await peer.next('getdata');
+  t.equal(gd.inventory[0]!.type, 2);
+  const payload = blockCodec.encode({ command: 'block', header, transactions: [coinbase, other] });
+  const frame = encodeFrame(regtest.magic, 'block', payload);
+  for (let i = 0; i < frame.length; i += 7) peer.stream.write(frame.subarray(i, i + 7));
+  const end = await blockP;
+  t.equal(end.txCount, 2);
+  t.equal(end.checksumOk, true);
+  t.equal(end.merkleRootOk, true);
+  t.ok(sawHeader);
+  t.same(txids, [coinbase.txid.toString('hex'), other.txid.toString('hex')]);
+
+  const txP = conn.getTx(other.txid, { timeoutMs: 5000 });
+  await peer.next('getdata');
+  peer.send({ command: 'tx', ...other });
+  t.ok((await txP).txid.equals(other.txid));
+
+  const missingP = conn.getTx(Buffer.alloc(32, 9), { timeoutMs: 5000 });
+  await peer.next('getdata');
+  peer.send({ command: 'notfound', inventory: [{ type: 1, hash: Buffer.alloc(32, 9) }] } as Message);
+  await t.rejects(missingP, /no transaction/);
+
+  conn.sendTx({ command: 'tx', ...other });
+  const inv = await peer.next('inv');
+  t.ok(inv.inventory[0]!.hash.equals(other.txid));
+  peer.send({ command: 'getdata', inventory: [{ type: 1, hash: other.txid }] } as Message);
+  const served = await peer.next('tx');
+  t.ok(served.raw.equals(other.raw), 'served the announced tx on getdata');
+  await conn.close();
+});
+
+t.test('a throwing app listener never escapes the connection', async (t) => {
+  const [a, b] = duplexPair();
+  const peer = new ScriptedPeer(b);
+  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
+  const errors: unknown[] = [];
+  conn.on('listenerError', (e) => errors.push(e));
+  conn.on('ping', () => {
+    throw new Error('app bug');
+  });
+  await peer.handshake();
+  await conn.ready(5000);
+  peer.send({ command: 'ping', nonce: 9n });
+  const pong = await peer.next('pong');
+  t.equal(pong.nonce, 9n, 'still answered');
+  t.equal(errors.length, 1);
+  t.equal(conn.state, 'ready');
+  await conn.close();
+});
+
+t.test('oversized sends are refused before they reach the peer', async (t) => {
+  const [a, b] = duplexPair();
+  const peer = new ScriptedPeer(b);
+  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
+  await peer.handshake();
+  await conn.ready(5000);
+  const inventory = Array.from({ length: 30_000 }, () => ({ type: 1, hash: Buffer.alloc(32) }));
+  t.throws(() => conn.send({ command: 'inv', inventory } as Message), /exceeds the peer's limit/);
+  await conn.close();
+});
+
+t.test('slow block consumers pause the socket (input backpressure)', async (t) => {
+  const [a, b] = duplexPair();
+  const peer = new ScriptedPeer(b);
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  let calls = 0;
+  const conn = new PeerConnection(a, {
+    network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA,
+    onBlockTransaction: () => {
+      calls++;
+      return gate;
+    },
+  });
+  await peer.handshake();
+  await conn.ready(5000);
+  const tx = rawTransaction(Buffer.from('0100000000' + '01' + '0000000000000000' + '0151' + '00000000', 'hex'));
+  const header = { version: 1, prevBlock: Buffer.alloc(32), merkleRoot: merkleRoot([tx.txid]), timestamp: 1, bits: 0, nonce: 0 };
+  const ended = new Promise((r) => conn.once('blockEnd', r));
+  peer.stream.write(encodeFrame(regtest.magic, 'block', blockCodec.encode({ command: 'block', header, transactions: [tx] })));
+  await ended;
+  t.equal(calls, 1);
+  t.equal(a.isPaused(), true, 'paused while the handler is pending');
+  release();
+  await new Promise((r) => setImmediate(r));
+  t.equal(a.isPaused(), false, 'resumed once it settles');
+  await conn.close();
+  t.ok(encodeBlockHeader(header).length === 80);
+});

@@ -1,0 +1,255 @@
+import t from 'tap';
+import { PeerProtocol, DEFAULT_TIMEOUTS, type ProtocolOptions, type ProtocolOutput } from '../../lib/peer/protocol.js';
+import { DEFAULT_UA_POLICY, ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
+import { regtest } from '../../lib/networks.js';
+import { FramingError, DecodeError } from '../../lib/errors.js';
+import type { Message, MessageOf } from '../../lib/messages/index.js';
+
+class FakeClock {
+  t = 1_700_000_000_000;
+  now = (): number => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+function make(over: Partial<ProtocolOptions> = {}): { p: PeerProtocol; clock: FakeClock } {
+  const clock = new FakeClock();
+  let n = 100n;
+  const p = new PeerProtocol({
+    network: regtest,
+    direction: 'outbound',
+    local: { protocolVersion: 70016, services: 0n, userAgent: '/bsv-wire:test/', startHeight: -1, relay: true },
+    minPeerVersion: 31800,
+    requiredServices: 0n,
+    userAgentPolicy: DEFAULT_UA_POLICY,
+    maxRecvPayloadLength: 2_097_152,
+    timeouts: DEFAULT_TIMEOUTS,
+    clock,
+    nonce: () => ++n,
+    selfNonces: new Set(),
+    admit: () => true,
+    banThreshold: 100,
+    ...over,
+  });
+  return { p, clock };
+}
+
+function peerVersion(over: Partial<MessageOf<'version'>> = {}): MessageOf<'version'> {
+  return {
+    command: 'version',
+    version: 70016,
+    services: 0x21n,
+    timestamp: 1_700_000_000n,
+    addrRecv: { services: 0n, ip: Buffer.alloc(16), port: 0 },
+    addrFrom: { services: 0x21n, ip: Buffer.alloc(16), port: 0 },
+    nonce: 0xdeadbeefn,
+    userAgent: '/Bitcoin SV:1.2.2/',
+    startHeight: 800000,
+    relay: true,
+    associationId: Buffer.alloc(0),
+    ...over,
+  };
+}
+
+const sends = (out: ProtocolOutput[]): Message[] => out.flatMap((o) => (o.type === 'send' ? [o.message] : []));
+const closes = (out: ProtocolOutput[]) => out.flatMap((o) => (o.type === 'close' ? [o.reason] : []));
+
+function handshake(p: PeerProtocol): void {
+  p.start();
+  p.receive(peerVersion());
+  p.receive({ command: 'verack' });
+}
+
+t.test('outbound handshake: version, then verack and protoconf only after the peer version', (t) => {
+  const { p } = make();
+  const first = p.start();
+  t.same(sends(first).map((m) => m.command), ['version']);
+  const v = sends(first)[0] as MessageOf<'version'>;
+  t.equal(v.version, 70016);
+  t.equal(v.userAgent, '/bsv-wire:test/');
+  t.equal(v.relay, true);
+  t.not(v.nonce, 0n);
+  t.equal(p.state, 'awaiting-version');
+  const afterVersion = p.receive(peerVersion());
+  t.same(sends(afterVersion).map((m) => m.command), ['verack', 'protoconf']);
+  const pc = sends(afterVersion)[1] as MessageOf<'protoconf'>;
+  t.equal(pc.numberOfFields, 2);
+  t.equal(pc.maxRecvPayloadLength, 2_097_152);
+  t.equal(pc.streamPolicies, 'Default');
+  t.equal(p.state, 'awaiting-verack');
+  const afterVerack = p.receive({ command: 'verack' });
+  t.equal(p.state, 'ready');
+  t.ok(afterVerack.some((o) => o.type === 'ready'));
+  t.same(sends(afterVerack).map((m) => m.command), ['ping'], 'first ping right after the handshake');
+  t.end();
+});
+
+t.test('inbound handshake waits for the peer to speak first', (t) => {
+  const { p } = make({ direction: 'inbound' });
+  t.same(sends(p.start()), []);
+  t.same(sends(p.receive(peerVersion())).map((m) => m.command), ['version', 'verack', 'protoconf']);
+  t.end();
+});
+
+t.test('a verack that arrives before the peer version is accepted', (t) => {
+  const { p } = make();
+  p.start();
+  p.receive({ command: 'verack' });
+  t.equal(p.state, 'awaiting-version');
+  p.receive(peerVersion());
+  t.equal(p.state, 'ready');
+  t.end();
+});
+
+t.test('peer validation closes with typed reasons', (t) => {
+  const cases: [Partial<MessageOf<'version'>>, Partial<ProtocolOptions>, string][] = [
+    [{ version: 31799 }, {}, 'obsolete-version'],
+    [{ userAgent: '/Bitcoin ABC:0.21.0/' }, {}, 'user-agent-rejected'],
+    [{ userAgent: '/bcash:1.1.1/' }, {}, 'user-agent-rejected'],
+    [{ services: 0x20n }, { requiredServices: 1n }, 'missing-services'],
+  ];
+  for (const [v, opts, code] of cases) {
+    const { p } = make(opts);
+    p.start();
+    const out = p.receive(peerVersion(v));
+    t.equal(closes(out)[0]?.code, code, code);
+    t.equal(p.state, 'failed');
+    t.same(sends(out), [], 'nothing sent to a refused peer');
+  }
+  const { p } = make({ userAgentPolicy: ACCEPT_ANY_UA });
+  p.start();
+  p.receive(peerVersion({ userAgent: '/bcash:1.1.1/' }));
+  t.equal(p.state, 'awaiting-verack', 'policy can be switched off');
+  t.end();
+});
+
+t.test('self-connection is detected by nonce across connections', (t) => {
+  const selfNonces = new Set<bigint>();
+  const { p: out } = make({ selfNonces });
+  const { p: inb } = make({ selfNonces, direction: 'inbound' });
+  const ourVersion = sends(out.start())[0] as MessageOf<'version'>;
+  inb.start();
+  t.equal(closes(inb.receive(ourVersion))[0]?.code, 'self-connection');
+  t.end();
+});
+
+t.test('handshake timeout under fake time', (t) => {
+  const { p, clock } = make();
+  p.start();
+  clock.advance(29_999);
+  t.same(closes(p.tick()), []);
+  clock.advance(1);
+  const c = closes(p.tick())[0];
+  t.equal(c?.code, 'handshake-timeout');
+  t.equal(c?.transient, true);
+  t.equal(p.state, 'failed');
+  t.end();
+});
+
+t.test('ping every interval, RTT from the pong, timeout without one', (t) => {
+  const { p, clock } = make();
+  handshake(p);
+  const firstPing = p.ping();
+  clock.advance(40);
+  p.receive({ command: 'pong', nonce: firstPing.nonce });
+  t.equal(p.rttStats.lastMs, 40);
+  clock.advance(DEFAULT_TIMEOUTS.pingIntervalMs);
+  const pings = sends(p.tick());
+  t.equal(pings[0]?.command, 'ping');
+  clock.advance(10);
+  p.receive({ command: 'pong', nonce: 12345n });
+  t.equal(p.rttStats.samples, 1, 'a pong with the wrong nonce is ignored');
+  p.receive({ command: 'pong', nonce: (pings[0] as MessageOf<'ping'>).nonce });
+  t.equal(p.rttStats.samples, 2);
+  t.equal(p.rttStats.minMs, 10);
+  t.equal(p.rttStats.meanMs, 25);
+  clock.advance(DEFAULT_TIMEOUTS.pingIntervalMs);
+  p.tick();
+  p.receive({ command: 'inv', inventory: [] } as Message);
+  clock.advance(DEFAULT_TIMEOUTS.pingTimeoutMs);
+  t.equal(closes(p.tick())[0]?.code, 'ping-timeout');
+  t.end();
+});
+
+t.test('pings are answered with the same nonce', (t) => {
+  const { p } = make();
+  handshake(p);
+  const out = p.receive({ command: 'ping', nonce: 77n });
+  t.same(sends(out), [{ command: 'pong', nonce: 77n }]);
+  t.end();
+});
+
+t.test('misbehaviour adds up to a ban', (t) => {
+  const { p } = make();
+  p.start();
+  const early = p.receive({ command: 'ping', nonce: 1n });
+  t.same(early.filter((o) => o.type === 'misbehavior').map((o) => (o as { kind: string }).kind), ['missing-version']);
+  p.receive(peerVersion());
+  p.receive({ command: 'verack' });
+  const addresses = Array.from({ length: 1001 }, () => ({ time: 0, services: 1n, ip: Buffer.alloc(16), port: 8333 }));
+  let out: ProtocolOutput[] = [];
+  for (let i = 0; i < 5; i++) out = p.receive({ command: 'addr', addresses } as Message);
+  t.equal(p.score, 101);
+  t.ok(out.some((o) => o.type === 'ban'));
+  t.equal(closes(out)[0]?.code, 'banned');
+  t.equal(closes(out)[0]?.transient, false);
+  t.end();
+});
+
+t.test('protoconf is recorded once; a second or a too-small one closes', (t) => {
+  const { p } = make();
+  handshake(p);
+  t.equal(p.remote.maxRecvPayloadLength, 1_048_576, 'legacy limit until protoconf');
+  p.receive({ command: 'protoconf', numberOfFields: 2, maxRecvPayloadLength: 4_000_000, streamPolicies: 'BlockPriority,Default' } as Message);
+  t.equal(p.remote.maxRecvPayloadLength, 4_000_000);
+  t.equal(closes(p.receive({ command: 'protoconf', numberOfFields: 1, maxRecvPayloadLength: 4_000_000 } as Message))[0]?.code, 'protocol-violation');
+  const { p: q } = make();
+  handshake(q);
+  t.equal(closes(q.receive({ command: 'protoconf', numberOfFields: 1, maxRecvPayloadLength: 1000 } as Message))[0]?.code, 'protocol-violation');
+  t.end();
+});
+
+t.test('preferences: sendheaders and sendcmpct', (t) => {
+  const { p } = make();
+  handshake(p);
+  p.receive({ command: 'sendheaders' });
+  p.receive({ command: 'sendcmpct', announce: false, version: 1n } as Message);
+  t.equal(p.remote.prefersHeaders, true);
+  t.same(p.remote.compactBlocks, { announce: false, version: 1n });
+  const dup = p.receive({ command: 'sendheaders' });
+  t.ok(dup.some((o) => o.type === 'misbehavior'));
+  t.end();
+});
+
+t.test('over capacity: the handshake completes, then a polite close', (t) => {
+  const { p } = make({ admit: () => false });
+  p.start();
+  p.receive(peerVersion());
+  const out = p.receive({ command: 'verack' });
+  t.equal(closes(out)[0]?.code, 'over-capacity');
+  t.equal(p.state, 'rejected');
+  t.end();
+});
+
+t.test('framing errors: wrong magic bans, a bad checksum is dropped, a malformed payload scores', (t) => {
+  const { p } = make();
+  handshake(p);
+  t.same(p.protocolError(new FramingError('ping', 'bad-checksum')), []);
+  const mal = p.protocolError(new DecodeError('inv', 'count', 'truncated'));
+  t.ok(mal.some((o) => o.type === 'misbehavior'));
+  t.equal(p.state, 'ready');
+  const out = p.protocolError(new FramingError('????', 'bad-magic'));
+  t.ok(out.some((o) => o.type === 'ban'));
+  t.equal(closes(out)[0]?.code, 'bad-magic');
+  t.same(p.receive({ command: 'ping', nonce: 1n }), [], 'a closed peer ignores input');
+  t.end();
+});
+
+t.test('unknown commands reach the app after the handshake', (t) => {
+  const { p } = make();
+  handshake(p);
+  const out = p.receive({ command: 'unknown', name: 'wtxidrelay', payload: Buffer.alloc(0) });
+  t.ok(out.some((o) => o.type === 'message' && o.message.command === 'unknown'));
+  t.end();
+});
