@@ -2,6 +2,7 @@ import t from 'tap';
 import { Duplex, PassThrough } from 'node:stream';
 import { PeerConnection } from '../../lib/peer/connection.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
+import type { PeerError } from '../../lib/peer/reasons.js';
 import { regtest } from '../../lib/networks.js';
 import { FrameDecoder, encodeMessageFrame, encodeFrame } from '../../lib/framing/index.js';
 import { decodeMessage, type Message, type MessageOf } from '../../lib/messages/index.js';
@@ -86,7 +87,8 @@ t.test('a connection to ourselves is detected through the shared nonce set', asy
   const [a, b] = duplexPair();
   const out = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
   const inb = new PeerConnection(b, { network: regtest, direction: 'inbound', userAgentPolicy: ACCEPT_ANY_UA });
-  await t.rejects(inb.ready(5000), { reason: { code: 'self-connection' } });
+  const err: unknown = await inb.ready(5000).catch((e: unknown) => e);
+  t.equal((err as PeerError).reason?.code, 'self-connection');
   await t.rejects(out.ready(5000));
 });
 
