@@ -2,6 +2,7 @@ import pRetry from 'p-retry';
 import { tcpDialer, type Dialer } from '../transport/index.js';
 import { PeerConnection, type PeerConnectionOptions } from './connection.js';
 import { PeerError } from './reasons.js';
+import { DEFAULT_TIMEOUTS } from './protocol.js';
 
 export interface ConnectPeerOptions extends Omit<PeerConnectionOptions, 'direction' | 'remote'> {
   readonly host: string;
@@ -19,7 +20,8 @@ export async function connectPeer(opts: ConnectPeerOptions): Promise<PeerConnect
   const stream = await dial(opts.host, port, { timeoutMs: opts.connectTimeoutMs ?? 10_000, signal: opts.signal });
   const peer = new PeerConnection(stream, { ...opts, direction: 'outbound', remote: { address: opts.host, port } });
   try {
-    await peer.ready(opts.timeouts?.handshakeMs ?? 30_000, opts.signal);
+    // The protocol core enforces the handshake timeout with a typed reason; this timer is only a backstop.
+    await peer.ready((opts.timeouts?.handshakeMs ?? DEFAULT_TIMEOUTS.handshakeMs) + 5_000, opts.signal);
   } catch (err) {
     await peer.close('local', 'handshake did not complete');
     throw err;

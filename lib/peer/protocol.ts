@@ -184,6 +184,11 @@ export class PeerProtocol {
       this.shut(code, err.message);
       return this.drain();
     }
+    if (this.remote.version === undefined) {
+      // As the node does: an unparseable handshake (e.g. a 300-byte user agent) ends the connection.
+      this.shut('protocol-violation', err.message);
+      return this.drain();
+    }
     this.punish('malformed-message', err.message);
     return this.drain();
   }
