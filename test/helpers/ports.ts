@@ -82,6 +82,7 @@ export async function startUnresponsiveListener(): Promise<UnresponsiveListener>
     for (const socket of fillers) socket.destroy();
     if (child.exitCode === null && child.signalCode === null) {
       await new Promise<void>((resolve) => {
+        child.ref(); // an unref'd child would let the process exit before 'exit' arrives
         child.once('exit', () => resolve());
         child.kill('SIGKILL');
       });

@@ -49,6 +49,7 @@ function ensureBcashInstalled(): void {
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
+    child.ref(); // an unref'd child would let the process exit before 'exit' arrives
     const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
     child.once('exit', () => {
       clearTimeout(kill);

@@ -44,6 +44,7 @@ async function waitUntilAccepting(host: string, port: number, child: ChildProces
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
+    child.ref(); // an unref'd child would let the process exit before 'exit' arrives
     const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
     child.once('exit', () => {
       clearTimeout(kill);
