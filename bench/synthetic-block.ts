@@ -30,6 +30,8 @@ export interface SyntheticBlockInfo {
   readonly txCount: number;
   readonly largestTx: number;
   readonly dataTxCount: number;
+  /** The last transaction's txid, wire order. */
+  readonly lastTxid: Buffer;
 }
 
 const P2PKH_TX_SIZE = 226;
@@ -215,8 +217,10 @@ export function planSyntheticBlock(spec: SyntheticBlockSpec): SyntheticBlockInfo
   let txBytes = 0;
   let largestTx = 0;
   let dataTxCount = 0;
+  let lastTxid = Buffer.alloc(32);
   for (const tx of syntheticTransactions(spec)) {
-    merkle.add(sha256d(tx));
+    lastTxid = sha256d(tx);
+    merkle.add(lastTxid);
     txBytes += tx.length;
     if (tx.length > largestTx) largestTx = tx.length;
     if (tx.length > P2PKH_TX_SIZE) dataTxCount++;
@@ -237,6 +241,7 @@ export function planSyntheticBlock(spec: SyntheticBlockSpec): SyntheticBlockInfo
     txCount: merkle.size,
     largestTx,
     dataTxCount: dataTxCount - 1, // the coinbase is not a data tx
+    lastTxid,
   };
 }
 
