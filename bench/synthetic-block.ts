@@ -217,7 +217,7 @@ export function planSyntheticBlock(spec: SyntheticBlockSpec): SyntheticBlockInfo
   let txBytes = 0;
   let largestTx = 0;
   let dataTxCount = 0;
-  let lastTxid = Buffer.alloc(32);
+  let lastTxid: Buffer = Buffer.alloc(32);
   for (const tx of syntheticTransactions(spec)) {
     lastTxid = sha256d(tx);
     merkle.add(lastTxid);
