@@ -5,7 +5,7 @@ import type { BlockHeader } from '../messages/block-header.js';
 export type BlockHeaderEvent = BlockStart;
 
 /** A transaction of a block being streamed; `raw` is a view, copy it to keep it. */
-export interface BlockTransaction extends StreamedTransaction {
+export interface BlockTransactionEvent extends StreamedTransaction {
   readonly blockHash: Buffer;
 }
 
@@ -20,7 +20,7 @@ export interface BlockEnd {
 
 export type BlockReceiverEvent =
   | { readonly type: 'header'; readonly event: BlockHeaderEvent }
-  | { readonly type: 'tx'; readonly event: BlockTransaction }
+  | { readonly type: 'tx'; readonly event: BlockTransactionEvent }
   | { readonly type: 'end'; readonly event: BlockEnd };
 
 /** Turns the framer's stream-start/data/end for a block into header, tx and end events. */

@@ -9,7 +9,7 @@ import { EXTENDED_PAYLOAD_VERSION, MIN_PEER_PROTO_VERSION, type Network } from '
 import { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
 import { closeReason, PeerError, TimeoutError, type CloseReason, type CloseReasonCode } from './reasons.js';
 import { DEFAULT_TIMEOUTS, DEFAULT_MAX_RECV_PAYLOAD_LENGTH, PeerProtocol, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
-import { BlockReceiver, type BlockEnd, type BlockHeaderEvent, type BlockTransaction } from './block-receiver.js';
+import { BlockReceiver, type BlockEnd, type BlockHeaderEvent, type BlockTransactionEvent } from './block-receiver.js';
 import type { PeerState } from './state.js';
 import { DEFAULT_UA_POLICY, assertSendableUserAgent, type UserAgentPolicy } from './user-agent.js';
 import { BAN_THRESHOLD } from './misbehavior.js';
@@ -27,7 +27,7 @@ export interface PeerEvents extends CommandEvents {
   ready: (version: MessageOf<'version'>) => void;
   message: (message: Message) => void;
   blockHeader: (event: BlockHeaderEvent) => void;
-  blockTx: (tx: BlockTransaction) => void;
+  blockTx: (tx: BlockTransactionEvent) => void;
   blockEnd: (end: BlockEnd) => void;
   misbehavior: (event: { kind: MisbehaviorKind; score: number }) => void;
   ban: (event: { reason: string; score: number }) => void;
@@ -65,7 +65,7 @@ export interface PeerConnectionOptions {
    * Called for each streamed block transaction before `blockTx` is emitted. If it returns a
    * promise, the socket is paused until it settles: input backpressure for slow consumers.
    */
-  readonly onBlockTransaction?: (tx: BlockTransaction) => void | Promise<void>;
+  readonly onBlockTransaction?: (tx: BlockTransactionEvent) => void | Promise<void>;
   readonly verifyMerkleRoot?: boolean;
   readonly id?: string;
 }
@@ -149,7 +149,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.apply(this.protocol.start());
   }
 
-  private readonly onBlockTransaction: ((tx: BlockTransaction) => void | Promise<void>) | undefined;
+  private readonly onBlockTransaction: ((tx: BlockTransactionEvent) => void | Promise<void>) | undefined;
 
   get state(): PeerState {
     return this.protocol.state;

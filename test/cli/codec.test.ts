@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { encodeMessageFrame } from '../../lib/framing/index.js';
 import { mainnet, regtest } from '../../lib/networks.js';
 import type { Message } from '../../lib/messages/index.js';
+import { encodeFrame } from '../../lib/framing/index.js';
+import { GENESIS_BLOCK_HEX, GENESIS_BLOCK_HASH, GENESIS_COINBASE_TXID } from '../messages/data-fixtures.js';
 
 const bin = fileURLToPath(new URL('../../bin/bsv-wire.js', import.meta.url));
 
@@ -33,6 +35,18 @@ t.test('encode(decode(x)) == x for several frames read from stdin', (t) => {
   const encoded = cli(['encode', '--network', 'regtest'], decoded.stdout);
   t.equal(encoded.code, 0, encoded.stderr);
   t.equal(encoded.stdout.trim(), frames);
+  t.end();
+});
+
+t.test('the mainnet genesis block frame decodes to its hash and coinbase txid, and re-encodes exactly', (t) => {
+  const frame = encodeFrame(mainnet.magic, 'block', Buffer.from(GENESIS_BLOCK_HEX, 'hex')).toString('hex');
+  const r = cli(['decode'], frame);
+  t.equal(r.code, 0, r.stderr);
+  const json = JSON.parse(r.stdout);
+  t.equal(json.command, 'block');
+  t.equal(json.header.hash, GENESIS_BLOCK_HASH);
+  t.equal(json.transactions[0].txid, GENESIS_COINBASE_TXID);
+  t.equal(cli(['encode'], r.stdout).stdout.trim(), frame);
   t.end();
 });
 

@@ -1,0 +1,45 @@
+// bsv-wire public API. Layers, bottom up: networks, framing, messages, block streaming,
+// peer, transport, peerstore, discovery.
+export * from './networks.js';
+export { DecodeError, EncodeError, FramingError, type DecodeReason, type FramingReason } from './errors.js';
+export { sha256, sha256d, toDisplayHex, fromDisplayHex } from './hash.js';
+export * from './framing/index.js';
+export {
+  decodeMessage,
+  encodeMessage,
+  messageToJSON,
+  messageFromJSON,
+  messageCodecs,
+  codecFor,
+  limitClassOf,
+  type Message,
+  type KnownMessage,
+  type MessageOf,
+  type Command,
+  type UnknownMessage,
+  type MessageCodec,
+  type PayloadLimitClass,
+  type Json,
+  type JsonObject,
+} from './messages/index.js';
+export { blockHash, encodeBlockHeader, decodeBlockHeader, BLOCK_HEADER_SIZE, type BlockHeader } from './messages/block-header.js';
+export {
+  rawTransaction,
+  parseTransaction,
+  serializeTransaction,
+  toBsvTx,
+  toBsvBlockHeader,
+  type RawTransaction,
+  type ParsedTransaction,
+  type TransactionInput,
+  type TransactionOutput,
+} from './messages/transaction.js';
+export { merkleRoot, merkleBranch, rootFromBranch } from './messages/merkle.js';
+export { MSG_TX, MSG_BLOCK, MSG_FILTERED_BLOCK, MSG_CMPCT_BLOCK, MSG_DATAREF_TX, inventoryTypeName } from './messages/inventory.js';
+export { netAddressToString, parseNetAddress, formatEndpoint, type NetAddress } from './messages/net-address.js';
+export { walkTx } from './messages/tx-walk.js';
+export * from './block/stream-decoder.js';
+export * from './peer/index.js';
+export * from './transport/index.js';
+export * from './peerstore/index.js';
+export * from './discovery/index.js';
