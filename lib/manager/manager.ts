@@ -1,0 +1,718 @@
+import { randomBytes } from 'node:crypto';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { EventEmitter } from 'eventemitter3';
+import pRetry, { AbortError } from 'p-retry';
+import type { Network } from '../networks.js';
+import type { Message, MessageOf } from '../messages/index.js';
+import { formatIp, parseIp } from '../peerstore/ip.js';
+import { addressKey, canonicalIp, PeerStore, splitHostPort, type BanEntry, type NetgroupFunction, type PeerStoreCounts } from '../peerstore/index.js';
+import { discoverSeeds, seedAddressFetchTargets, type DnsServer } from '../discovery/index.js';
+import { listen, socksDialer, tcpDialer, type Dialer, type Listener, type ListenerAddress, type SocksProxyOptions } from '../transport/index.js';
+import type { PeerConnectionOptions, PeerEvents } from '../peer/connection.js';
+import { systemClock, type Clock } from '../peer/clock.js';
+import { PeerError, type CloseReason } from '../peer/reasons.js';
+import { DEFAULT_TIMEOUTS } from '../peer/protocol.js';
+import { ConnectionSlots, type SlotCounts, type SlotHandle, type SlotKind, type SlotLimits } from './slots.js';
+import { decideEviction, type EvictionOptions } from './eviction.js';
+import { AddrRateLimiter, type AddrRateOptions } from './addr-rate.js';
+import { ManagedPeer, type ManagedPeerSnapshot } from './managed-peer.js';
+
+export const DEFAULT_OUTBOUND_TARGET = 8;
+export const DEFAULT_INBOUND_LIMIT = 117;
+export const DEFAULT_FEELER_INTERVAL_MS = 2 * 60_000;
+/** Core asks the DNS seeds after 11 s when the address table did not give it outbound peers. */
+export const DEFAULT_SEED_FALLBACK_MS = 11_000;
+const MAX_ADDR_PER_MESSAGE = 1000;
+/** Connections being turned away politely at one time; past this, new sockets are just closed. */
+const MAX_REJECTING = 16;
+
+/** Options a peer gets from the Manager; network, direction, endpoint, admission and clock are the Manager's. */
+export type ManagedPeerOptions = Omit<PeerConnectionOptions, 'network' | 'direction' | 'remote' | 'admit' | 'clock' | 'id'>;
+
+export interface ManagerOptions {
+  readonly network: Network;
+  /** Directory of the PeerStore file. Without it (and without `store`), addresses live in memory only. */
+  readonly dataDir?: string;
+  /** A PeerStore to use instead of opening one from `dataDir` (the Manager then only flushes it on stop). */
+  readonly store?: PeerStore;
+  /** Outbound connections to hold (default 8), at most one per netgroup. */
+  readonly outbound?: number;
+  /** Inbound connections to accept (default 117). */
+  readonly inbound?: number;
+  /** Accept inbound connections here. No listener without it. */
+  readonly listen?: { readonly host: string; readonly port: number };
+  /** Manual peers ("host:port", "[v6]:port"), kept connected and redialed with capped backoff. */
+  readonly peers?: readonly string[];
+  /** Backoff for manual peers (default 1 s doubling up to 60 s). */
+  readonly manualBackoff?: { readonly minMs?: number; readonly maxMs?: number };
+  /** One feeler connection to a "new" address this often (default 2 min; 0 = none). */
+  readonly feelerIntervalMs?: number;
+  /** Replace one outbound peer this often, for privacy (default 0 = never). */
+  readonly rotateIntervalMs?: number;
+  /** How outbound sockets are opened (default TCP; with `proxy`, SOCKS5 through it). */
+  readonly dialer?: Dialer;
+  /**
+   * A SOCKS5 proxy for every outbound connection. The Manager then does no local DNS at all:
+   * discovery opens address-fetch connections to the seed names through the proxy.
+   */
+  readonly proxy?: SocksProxyOptions;
+  /** Ask the DNS seeds (or address-fetch them through the proxy). Default: when the outbound target is above 0. */
+  readonly discover?: boolean;
+  /** Resolvers for DNS seed discovery (default: the system's). */
+  readonly dnsServers?: readonly DnsServer[];
+  readonly dnsTimeoutMs?: number;
+  readonly dnsRetries?: number;
+  /** Ask seeds again after this long when fewer than 2 outbound peers are up (default 11 s; 0 = never). */
+  readonly seedFallbackMs?: number;
+  /** Options for every PeerConnection (user agent, policy, timeouts ...). */
+  readonly peerOptions?: ManagedPeerOptions;
+  /** Map an IP to its netgroup (test hook: give each 127.0.0.x its own group). */
+  readonly netgroup?: NetgroupFunction;
+  readonly clock?: Clock;
+  readonly connectTimeoutMs?: number;
+  /** Skip addresses tried less than this long ago (default the store's 10 min). */
+  readonly retryDelayMs?: number;
+  /** How long an address-fetch connection waits for `addr` (default 30 s). */
+  readonly addrFetchTimeoutMs?: number;
+  /** How often slots are topped up besides on every change (default 1 s). */
+  readonly maintainIntervalMs?: number;
+  readonly eviction?: Partial<EvictionOptions>;
+  readonly addrRate?: AddrRateOptions;
+  /** Limits for manual, feeler and addr-fetch slots (outbound and inbound come from the options above). */
+  readonly slotLimits?: Partial<Pick<SlotLimits, 'manual' | 'feeler' | 'addr-fetch'>>;
+}
+
+/** Targets that can change while running. */
+export interface ManagerTargets {
+  readonly outbound?: number;
+  readonly inbound?: number;
+  readonly manual?: number;
+  readonly feeler?: number;
+}
+
+export interface DiscoveryEvent {
+  readonly method: 'dns' | 'address-fetch';
+  /** The seed name (address fetch: one event per seed; DNS: undefined, all seeds at once). */
+  readonly seed?: string;
+  readonly found: number;
+  readonly added: number;
+  readonly failures: readonly string[];
+}
+
+export interface EvictionEvent {
+  readonly victim: ManagedPeer;
+  /** Peer ids kept, and why (netgroup, ping, tx, block, longest, flag). */
+  readonly protectedBy: ReadonlyMap<string, string>;
+}
+
+type ForwardedEvents = { [K in keyof PeerEvents]: (...args: [...Parameters<PeerEvents[K]>, ManagedPeer]) => void };
+
+/** Every PeerConnection event with the peer appended, plus the Manager's own. */
+export interface ManagerEvents extends ForwardedEvents {
+  'peer:ready': (peer: ManagedPeer) => void;
+  'peer:close': (peer: ManagedPeer, reason: CloseReason) => void;
+  'peer:ban': (peer: ManagedPeer, ban: BanEntry) => void;
+  'peer:evict': (event: EvictionEvent) => void;
+  discovery: (event: DiscoveryEvent) => void;
+  /** Something failed and the Manager carried on (discovery, flush, a throwing listener). */
+  warning: (warning: { readonly code: string; readonly message: string; readonly error?: unknown }) => void;
+}
+
+export interface ManagerStats {
+  readonly peers: readonly ManagedPeerSnapshot[];
+  readonly slots: SlotCounts;
+  readonly limits: SlotLimits;
+  readonly store: PeerStoreCounts;
+  readonly listening: ListenerAddress | undefined;
+}
+
+interface PeerRecord {
+  slot: SlotHandle | undefined;
+  limiter: AddrRateLimiter;
+  answeredGetaddr: boolean;
+  /** Store identity for outbound kinds ({host, port} as dialed). */
+  readonly target: { readonly host: string; readonly port: number } | undefined;
+}
+
+/**
+ * Keeps a node connected: discovers peers, holds outbound targets (one per netgroup) and the
+ * inbound limit, evicts when full, redials manual peers, feels out new addresses, gossips
+ * addresses under a rate limit, persists bans, and re-emits every peer event with the peer.
+ */
+export class Manager extends EventEmitter<ManagerEvents> {
+  readonly network: Network;
+  private readonly options: ManagerOptions;
+  private readonly clock: Clock;
+  private readonly slots: ConnectionSlots;
+  private readonly dialer: Dialer;
+  private readonly proxyMode: boolean;
+  private readonly records = new Map<ManagedPeer, PeerRecord>();
+  /** Outbound-kind dials in flight: store key -> netgroup. */
+  private readonly dialing = new Map<string, string>();
+  private readonly recentlyRotated = new Map<string, number>();
+  private readonly tasks = new Set<Promise<unknown>>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly evictionKey = randomBytes(32);
+  private storeValue: PeerStore | undefined;
+  private ownsStore = false;
+  private listener: Listener | undefined;
+  private abort = new AbortController();
+  private running = false;
+  private stopping: Promise<void> | undefined;
+  private rejecting = 0;
+  private maintainQueued = false;
+  private discovering: Promise<void> | undefined;
+
+  constructor(options: ManagerOptions) {
+    super();
+    this.options = options;
+    this.network = options.network;
+    this.clock = options.clock ?? systemClock;
+    const outbound = options.outbound ?? DEFAULT_OUTBOUND_TARGET;
+    this.slots = new ConnectionSlots({
+      outbound,
+      inbound: options.listen ? (options.inbound ?? DEFAULT_INBOUND_LIMIT) : 0,
+      manual: Math.max(options.slotLimits?.manual ?? 8, options.peers?.length ?? 0),
+      feeler: options.slotLimits?.feeler ?? 1,
+      'addr-fetch': options.slotLimits?.['addr-fetch'] ?? 2,
+    });
+    this.proxyMode = options.proxy !== undefined;
+    this.dialer = options.dialer ?? (options.proxy ? socksDialer(options.proxy) : tcpDialer());
+    for (const p of options.peers ?? []) parseTarget(p, this.network.defaultPort);
+  }
+
+  /** The PeerStore (available once start() has loaded it). */
+  get store(): PeerStore {
+    if (!this.storeValue) throw new Error('Manager not started');
+    return this.storeValue;
+  }
+
+  /** Where inbound connections are accepted, once listening. */
+  get listenAddress(): ListenerAddress | undefined {
+    return this.listener?.address;
+  }
+
+  /** Connected peers (handshaking ones included). */
+  get peers(): ManagedPeer[] {
+    return [...this.records.keys()];
+  }
+
+  /** Load the store, listen, discover, and start filling slots. Resolves once listening. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    if (this.stopping) await this.stopping;
+    this.abort = new AbortController();
+    this.stopping = undefined;
+    if (!this.storeValue) {
+      if (this.options.store) this.storeValue = this.options.store;
+      else {
+        this.storeValue = await PeerStore.open({ dataDir: this.options.dataDir, netgroup: this.options.netgroup, now: () => this.clock.now() });
+        this.ownsStore = true;
+      }
+      this.storeValue.on('warning', (w) => this.safeEmit('warning', { code: `store-${w.code}`, message: w.message, error: w.error }));
+    }
+    if (this.ownsStore) this.storeValue.start();
+    this.running = true;
+    if (this.options.listen) {
+      try {
+        this.listener = await listen({ host: this.options.listen.host, port: this.options.listen.port }, (socket) => this.onInbound(socket));
+      } catch (err) {
+        this.running = false;
+        throw err;
+      }
+    }
+    for (const target of this.options.peers ?? []) this.addManualPeer(target);
+
+    const discover = this.options.discover ?? this.slots.limit('outbound') > 0;
+    if (discover && this.store.size === 0) this.startDiscovery();
+    const fallbackMs = this.options.seedFallbackMs ?? DEFAULT_SEED_FALLBACK_MS;
+    if (discover && fallbackMs > 0) {
+      this.every(fallbackMs, () => {
+        if (this.outboundCount() < 2 && !this.discovering) this.startDiscovery();
+      }, true);
+    }
+    this.every(this.options.maintainIntervalMs ?? 1000, () => this.maintain());
+    const feelerMs = this.options.feelerIntervalMs ?? DEFAULT_FEELER_INTERVAL_MS;
+    if (feelerMs > 0) this.every(feelerMs, () => this.feel());
+    const rotateMs = this.options.rotateIntervalMs ?? 0;
+    if (rotateMs > 0) this.every(rotateMs, () => this.rotate(rotateMs));
+    this.maintain();
+  }
+
+  /** Close every peer, stop listening, flush the store. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (!this.running) return Promise.resolve();
+    this.running = false;
+    this.stopping = (async () => {
+      this.abort.abort(new AbortError('manager stopped'));
+      for (const timer of this.timers.splice(0)) clearTimeout(timer);
+      const listener = this.listener;
+      this.listener = undefined;
+      await listener?.close();
+      await Promise.all(this.peers.map((p) => p.close('local', 'manager stopped')));
+      await Promise.allSettled([...this.tasks]);
+      // Peers that connected while the tasks wound down.
+      await Promise.all(this.peers.map((p) => p.close('local', 'manager stopped')));
+      if (this.ownsStore) await this.store.stop();
+      else await this.store.flush();
+    })();
+    return this.stopping;
+  }
+
+  /** Change targets and limits while running; excess connections are closed, free slots filled. */
+  setTargets(targets: ManagerTargets): void {
+    this.slots.setLimits(targets);
+    this.trimExcess();
+    this.scheduleMaintain();
+  }
+
+  /** Keep a peer connected, redialing with capped exponential backoff until stop(). */
+  addManualPeer(target: string): void {
+    const parsed = parseTarget(target, this.network.defaultPort);
+    if (!this.running) throw new Error('Manager not started');
+    this.track(this.keepManual(parsed));
+  }
+
+  /** Ban an IP or subnet, persist it, and close connected peers inside it. */
+  ban(target: string, options: { readonly reason?: string; readonly durationMs?: number } = {}): BanEntry {
+    const entry = this.store.ban(target, options);
+    for (const peer of this.peers) if (this.store.isBanned(peer.remoteAddress)) void peer.close('banned', entry.reason);
+    return entry;
+  }
+
+  /** Per-peer snapshots (like getpeerinfo), slot counts and store counts. */
+  stats(): ManagerStats {
+    return {
+      peers: this.peers.map((p) => p.stats()),
+      slots: this.slots.counts(),
+      limits: this.slots.currentLimits(),
+      store: this.store.counts(),
+      listening: this.listenAddress,
+    };
+  }
+
+  /** Ask the DNS seeds (or address-fetch through the proxy) now; resolves when done. */
+  discoverNow(): Promise<void> {
+    this.startDiscovery();
+    return this.discovering ?? Promise.resolve();
+  }
+
+  // ---- outbound ----
+
+  private maintain(): void {
+    if (!this.running || !this.storeValue) return;
+    for (const [key, until] of this.recentlyRotated) if (until <= this.clock.now()) this.recentlyRotated.delete(key);
+    while (this.slots.available('outbound') > 0) {
+      const pick = this.store.select({
+        excludeNetgroups: this.outboundNetgroups(),
+        excludeAddresses: [...this.busyKeys(), ...this.recentlyRotated.keys()],
+        retryDelayMs: this.options.retryDelayMs,
+      });
+      if (!pick) break;
+      const slot = this.slots.reserve('outbound')!;
+      this.track(this.dial(pick.host, pick.port, 'outbound', slot, pick.netgroup).catch(() => undefined));
+    }
+  }
+
+  private scheduleMaintain(): void {
+    if (this.maintainQueued || !this.running) return;
+    this.maintainQueued = true;
+    setImmediate(() => {
+      this.maintainQueued = false;
+      this.maintain();
+    });
+  }
+
+  /** Open an outbound-kind connection in a reserved slot; resolves once the handshake is done. */
+  private async dial(host: string, port: number, type: SlotKind, slot: SlotHandle, netgroup: string): Promise<ManagedPeer> {
+    const key = storeKey(host, port);
+    this.dialing.set(key, netgroup);
+    this.store.markAttempt({ host, port });
+    let peer: ManagedPeer | undefined;
+    try {
+      if (parseIp(host) && this.store.isBanned(host)) throw new Error(`${host} is banned`);
+      const stream = await this.dialer(host, port, { timeoutMs: this.options.connectTimeoutMs ?? 10_000, signal: this.abort.signal });
+      if (!this.running) {
+        stream.destroy();
+        throw new AbortError('manager stopped');
+      }
+      peer = this.adopt(stream, 'outbound', type, slot, { address: host, port }, netgroup, { host, port });
+      const handshakeMs = this.options.peerOptions?.timeouts?.handshakeMs ?? DEFAULT_TIMEOUTS.handshakeMs;
+      await peer.ready(handshakeMs + 5000);
+      return peer;
+    } catch (err) {
+      slot.release();
+      if (peer && !peer.closeReason) await peer.close('local', 'handshake did not complete');
+      if (this.running) this.noteFailure(host, port, err);
+      throw err;
+    } finally {
+      this.dialing.delete(key);
+      this.scheduleMaintain();
+    }
+  }
+
+  /** A dial or handshake failed: count it, or forget the address when it can never work. */
+  private noteFailure(host: string, port: number, err: unknown): void {
+    const reason = err instanceof PeerError ? err.reason : undefined;
+    if (reason && !reason.transient && reason.code !== 'local' && reason.code !== 'banned') this.store.remove({ host, port });
+    else this.store.markFailed({ host, port });
+  }
+
+  private async keepManual(target: { host: string; port: number }): Promise<void> {
+    const minMs = this.options.manualBackoff?.minMs ?? 1000;
+    const maxMs = this.options.manualBackoff?.maxMs ?? 60_000;
+    const signal = this.abort.signal;
+    let quickCloses = 0;
+    while (this.running) {
+      let peer: ManagedPeer;
+      try {
+        peer = await pRetry(
+          () => {
+            if (!this.running) throw new AbortError('manager stopped');
+            const slot = this.slots.reserve('manual');
+            if (!slot) throw new Error('no manual slot free');
+            return this.dial(target.host, target.port, 'manual', slot, this.store.netgroupOf(target.host));
+          },
+          { forever: true, minTimeout: minMs, maxTimeout: maxMs, factor: 2, randomize: true, signal },
+        );
+      } catch {
+        return;
+      }
+      const openedAt = this.clock.now();
+      await new Promise<void>((resolve) => {
+        if (peer.closeReason) resolve();
+        else peer.once('close', () => resolve());
+      });
+      // A peer that keeps dropping us right away is redialed ever more slowly.
+      quickCloses = this.clock.now() - openedAt < 10_000 ? quickCloses + 1 : 0;
+      await sleep(Math.min(maxMs, minMs * 2 ** quickCloses), signal);
+    }
+  }
+
+  /** One feeler: connect to a "new" address to see whether it works, then hang up. */
+  private feel(): void {
+    if (!this.running || this.slots.available('outbound') > 0) return;
+    const pick = this.store.select({ table: 'new', excludeNetgroups: this.outboundNetgroups(), excludeAddresses: this.busyKeys(), retryDelayMs: this.options.retryDelayMs });
+    if (!pick) return;
+    const slot = this.slots.reserve('feeler');
+    if (!slot) return;
+    this.track(this.dial(pick.host, pick.port, 'feeler', slot, pick.netgroup).catch(() => undefined));
+  }
+
+  /** Privacy rotation: drop one outbound peer; maintain() dials a replacement elsewhere. */
+  private rotate(intervalMs: number): void {
+    const outbound = this.peers.filter((p) => p.type === 'outbound' && p.state === 'ready');
+    if (outbound.length === 0) return;
+    const victim = outbound[Math.floor(Math.random() * outbound.length)];
+    this.recentlyRotated.set(storeKey(victim.remoteAddress, victim.remotePort), this.clock.now() + intervalMs);
+    void victim.close('local', 'privacy rotation');
+  }
+
+  // ---- discovery ----
+
+  private startDiscovery(): void {
+    if (this.discovering || !this.running) return;
+    const run = (this.proxyMode ? this.addressFetchAll() : this.dnsDiscovery()).finally(() => {
+      this.discovering = undefined;
+      this.scheduleMaintain();
+    });
+    this.discovering = run;
+    this.track(run);
+  }
+
+  private async dnsDiscovery(): Promise<void> {
+    try {
+      const result = await discoverSeeds(this.network, {
+        servers: this.options.dnsServers,
+        timeoutMs: this.options.dnsTimeoutMs,
+        retries: this.options.dnsRetries,
+        signal: this.abort.signal,
+      });
+      if (!this.running) return;
+      let added = 0;
+      const now = this.clock.now();
+      for (const { seed } of result.resolutions) {
+        const fromSeed = result.peers.filter((p) => p.source === seed);
+        added += this.store.add(fromSeed.map((p) => ({ host: p.address, port: p.port, lastSeen: now })), seed).added;
+      }
+      this.safeEmit('discovery', { method: 'dns', found: result.peers.length, added, failures: result.failures.map((f) => `${f.seed}: ${f.error.message}`) });
+    } catch (err) {
+      if (!this.running) return;
+      this.safeEmit('discovery', { method: 'dns', found: 0, added: 0, failures: [String(err instanceof Error ? err.message : err)] });
+    }
+  }
+
+  /** Through a proxy: connect to each seed name (the proxy resolves it), getaddr, take addr, hang up. */
+  private async addressFetchAll(): Promise<void> {
+    for (const target of seedAddressFetchTargets(this.network)) {
+      if (!this.running) return;
+      const slot = this.slots.reserve('addr-fetch');
+      if (!slot) return;
+      const before = this.store.size;
+      let failure: string | undefined;
+      let found = 0;
+      try {
+        const peer = await this.dial(target.host, target.port, 'addr-fetch', slot, this.store.netgroupOf(target.host));
+        found = await this.awaitAddrFetch(peer);
+      } catch (err) {
+        failure = `${target.host}: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      if (!this.running) return;
+      this.safeEmit('discovery', { method: 'address-fetch', seed: target.host, found, added: this.store.size - before, failures: failure ? [failure] : [] });
+    }
+  }
+
+  /** Resolves with the number of addresses received, once the address-fetch peer is closed. */
+  private awaitAddrFetch(peer: ManagedPeer): Promise<number> {
+    return new Promise((resolve) => {
+      let found = 0;
+      const onAddr = (m: MessageOf<'addr'>): void => {
+        found += m.addresses.length;
+      };
+      peer.on('addr', onAddr);
+      const timer = setTimeout(() => void peer.close('local', 'address fetch timed out'), this.options.addrFetchTimeoutMs ?? 30_000);
+      const done = (): void => {
+        clearTimeout(timer);
+        peer.off('addr', onAddr);
+        resolve(found);
+      };
+      if (peer.closeReason) done();
+      else peer.once('close', done);
+    });
+  }
+
+  // ---- inbound ----
+
+  private onInbound(socket: net.Socket): void {
+    socket.on('error', () => {});
+    const host = canonicalIp(socket.remoteAddress ?? '') ?? socket.remoteAddress ?? 'unknown';
+    if (!this.running || this.store.isBanned(host)) {
+      socket.destroy();
+      return;
+    }
+    let slot = this.slots.reserve('inbound');
+    if (!slot && this.evictOne()) slot = this.slots.reserve('inbound');
+    if (!slot) {
+      // Turned away politely after the handshake (over-capacity), unless too many already are.
+      if (this.rejecting >= MAX_REJECTING) {
+        socket.destroy();
+        return;
+      }
+      this.rejecting++;
+      socket.once('close', () => this.rejecting--);
+    }
+    this.adopt(socket, 'inbound', 'inbound', slot, { address: host, port: socket.remotePort ?? 0 }, this.store.netgroupOf(host), undefined);
+  }
+
+  /** Evict one inbound peer per the heuristics; false when all are protected. */
+  private evictOne(): boolean {
+    const candidates = this.peers.filter((p) => p.type === 'inbound' && this.records.get(p)?.slot && !p.closeReason);
+    const decision = decideEviction(
+      candidates.map((p) => ({ id: p.id, peer: p, netgroup: p.netgroup, connectedAt: p.connectedAt, minPingMs: p.rtt.minMs, lastBlockAt: p.lastBlockAt, lastTxAt: p.lastTxAt })),
+      { netgroupKey: this.evictionKey, ...this.options.eviction },
+    );
+    if (!decision.victim) return false;
+    const victim = decision.victim.peer;
+    this.safeEmit('peer:evict', { victim, protectedBy: decision.protectedBy });
+    void victim.close('local', 'evicted: inbound slots full');
+    // close() emits 'close' synchronously, which released the slot; make sure regardless.
+    this.records.get(victim)?.slot?.release();
+    return true;
+  }
+
+  /** After a limit was lowered: close the newest outbound peers, evict inbound ones. */
+  private trimExcess(): void {
+    for (let n = this.slots.excess('outbound'); n > 0; n--) {
+      const newest = this.peers.filter((p) => p.type === 'outbound' && !p.closeReason).sort((a, b) => b.connectedAt - a.connectedAt)[0];
+      if (!newest) break;
+      void newest.close('local', 'outbound target lowered');
+    }
+    for (let n = this.slots.excess('inbound'); n > 0; n--) {
+      if (this.evictOne()) continue;
+      const newest = this.peers.filter((p) => p.type === 'inbound' && !p.closeReason && this.records.get(p)?.slot).sort((a, b) => b.connectedAt - a.connectedAt)[0];
+      if (!newest) break;
+      void newest.close('local', 'inbound limit lowered');
+    }
+  }
+
+  // ---- peers ----
+
+  private adopt(
+    stream: Duplex,
+    direction: 'inbound' | 'outbound',
+    type: SlotKind,
+    slot: SlotHandle | undefined,
+    remote: { address: string; port: number },
+    netgroup: string,
+    target: { host: string; port: number } | undefined,
+  ): ManagedPeer {
+    const record: PeerRecord = {
+      slot,
+      limiter: new AddrRateLimiter(this.clock, this.options.addrRate),
+      answeredGetaddr: false,
+      target,
+    };
+    const admit = (): boolean => {
+      if (!this.running) return false;
+      if (record.slot) return true;
+      // Over capacity at accept; a slot may have freed up during the handshake.
+      record.slot = this.slots.reserve('inbound') ?? (this.evictOne() ? this.slots.reserve('inbound') : undefined);
+      return record.slot !== undefined;
+    };
+    const peer = new ManagedPeer(
+      stream,
+      { ...this.options.peerOptions, network: this.network, direction, remote, clock: this.clock, admit },
+      { type, netgroup, connectedAt: this.clock.now(), forward: (p, event, args) => this.forward(p, event, args) },
+    );
+    this.records.set(peer, record);
+    peer.on('ready', (version) => this.onReady(peer, record, version));
+    peer.on('addr', (m) => this.onAddr(peer, record, m));
+    peer.on('getaddr', () => this.onGetaddr(peer, record));
+    peer.on('tx', () => (peer.lastTxAt = this.clock.now()));
+    peer.on('blockHeader', () => (peer.lastBlockAt = this.clock.now()));
+    peer.on('ban', (event) => this.onBan(peer, event.reason));
+    peer.on('close', (reason) => {
+      record.slot?.release();
+      this.records.delete(peer);
+      this.safeEmit('peer:close', peer, reason);
+      this.scheduleMaintain();
+    });
+    return peer;
+  }
+
+  private onReady(peer: ManagedPeer, record: PeerRecord, version: MessageOf<'version'>): void {
+    if (record.target) this.store.markGood(record.target, { services: version.services });
+    switch (peer.type) {
+      case 'feeler':
+        void peer.close('local', 'feeler done');
+        return;
+      case 'addr-fetch':
+        this.askForAddresses(peer, record);
+        return;
+      case 'outbound':
+        this.askForAddresses(peer, record);
+        break;
+      default:
+        break;
+    }
+    this.safeEmit('peer:ready', peer);
+  }
+
+  private askForAddresses(peer: ManagedPeer, record: PeerRecord): void {
+    // The answer to our own getaddr is taken whole, as Core does.
+    record.limiter.grant(MAX_ADDR_PER_MESSAGE);
+    peer.send({ command: 'getaddr' } as Message);
+  }
+
+  private onAddr(peer: ManagedPeer, record: PeerRecord, m: MessageOf<'addr'>): void {
+    // Over 1000 entries never gets here: the peer core scores it as misbehaviour and drops it.
+    const allowed = record.limiter.take(m.addresses.length);
+    if (allowed > 0) {
+      const now = this.clock.now();
+      const addresses = m.addresses.slice(0, allowed).map((a) => ({
+        host: formatIp(a.ip),
+        port: a.port,
+        services: a.services,
+        lastSeen: Math.min(a.time * 1000, now),
+      }));
+      this.store.add(addresses, peer.remoteAddress);
+    }
+    if (peer.type === 'addr-fetch' && m.addresses.length > 1) void peer.close('local', 'address fetch done');
+    else this.scheduleMaintain();
+  }
+
+  private onGetaddr(peer: ManagedPeer, record: PeerRecord): void {
+    // Only inbound peers, and once each: answering outbound ones would let them fingerprint us.
+    if (peer.direction !== 'inbound' || record.answeredGetaddr) return;
+    record.answeredGetaddr = true;
+    const sample = this.store.sample({ max: MAX_ADDR_PER_MESSAGE });
+    const addresses = sample.flatMap((a) => {
+      const ip = parseIp(a.host);
+      return ip ? [{ time: Math.floor(a.lastSeen / 1000), services: a.services, ip, port: a.port }] : [];
+    });
+    peer.send({ command: 'addr', addresses } as Message);
+  }
+
+  private onBan(peer: ManagedPeer, reason: string): void {
+    const host = canonicalIp(peer.remoteAddress);
+    if (!host) return;
+    const entry = this.store.ban(host, { reason });
+    this.safeEmit('peer:ban', peer, entry);
+    void this.store.flush().catch((err: unknown) => this.safeEmit('warning', { code: 'flush-failed', message: String(err), error: err }));
+  }
+
+  private forward(peer: ManagedPeer, event: keyof PeerEvents, args: readonly unknown[]): void {
+    // Throws propagate into the peer's safeEmit, which reports them as its listenerError.
+    (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args, peer);
+  }
+
+  // ---- helpers ----
+
+  private outboundCount(): number {
+    return this.peers.filter((p) => p.type === 'outbound' && p.state === 'ready').length;
+  }
+
+  /** Netgroups of outbound-kind connections and dials (manual and inbound peers do not count, as in Core). */
+  private outboundNetgroups(): Set<string> {
+    const groups = new Set(this.dialing.values());
+    for (const p of this.peers) if (p.type !== 'inbound' && p.type !== 'manual') groups.add(p.netgroup);
+    return groups;
+  }
+
+  private busyKeys(): string[] {
+    const keys = [...this.dialing.keys()];
+    for (const p of this.peers) keys.push(storeKey(p.remoteAddress, p.remotePort));
+    return keys;
+  }
+
+  private every(ms: number, fn: () => void, once = false): void {
+    const timer = once ? setTimeout(fn, ms) : setInterval(fn, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private track(task: Promise<unknown>): void {
+    this.tasks.add(task);
+    void task.finally(() => this.tasks.delete(task)).catch(() => {});
+  }
+
+  private safeEmit<E extends keyof ManagerEvents>(event: E, ...args: Parameters<ManagerEvents[E]>): void {
+    try {
+      (this.emit as (e: E, ...a: Parameters<ManagerEvents[E]>) => boolean)(event, ...args);
+    } catch (err) {
+      if (event === 'warning') return;
+      this.safeEmit('warning', { code: 'listener-error', message: `a ${String(event)} listener threw`, error: err });
+    }
+  }
+}
+
+function parseTarget(text: string, defaultPort: number): { host: string; port: number } {
+  const split = splitHostPort(text);
+  if (split) {
+    if (split.port < 1 || split.port > 65535) throw new RangeError(`bad port in ${JSON.stringify(text)}`);
+    return split;
+  }
+  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  if (bare.length === 0 || /\s/.test(bare)) throw new RangeError(`not a host or host:port: ${JSON.stringify(text)}`);
+  return { host: bare, port: defaultPort };
+}
+
+/** The store's key for an IP target; names keep their spelling. */
+function storeKey(host: string, port: number): string {
+  return addressKey(canonicalIp(host) ?? host.toLowerCase(), port);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
