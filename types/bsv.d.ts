@@ -22,10 +22,21 @@ declare module 'bsv' {
     bits: number;
     nonce: number;
   }
+  /** bn.js with bitcoin helpers (compact "bits" targets). */
+  class Bn {
+    constructor(n?: number | string);
+    fromBits(bits: number, opts?: { strict?: boolean }): Bn;
+    fromBuffer(buf: Buffer, opts?: { endian?: 'big' | 'little' }): Bn;
+    lte(other: Bn): boolean;
+    gt(other: Bn): boolean;
+    isZero(): boolean;
+    toString(base?: number): string;
+  }
   const bsv: {
     readonly Tx: typeof Tx;
     readonly BlockHeader: typeof BlockHeader;
+    readonly Bn: typeof Bn;
   };
   export default bsv;
-  export type { Tx, BlockHeader };
+  export type { Tx, BlockHeader, Bn };
 }

@@ -1,0 +1,214 @@
+// Options and helpers shared by the network commands (connect, seeds, peers, headers, block).
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { isIP } from 'node:net';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { defineNetwork, getNetwork, type Network } from '../networks.js';
+import { parseDnsServer, type DnsServer } from '../discovery/index.js';
+import { splitHostPort } from '../peerstore/index.js';
+import { ACCEPT_ANY_UA, DEFAULT_UA_POLICY, type UserAgentPolicy } from '../peer/index.js';
+import type { SocksProxyOptions } from '../transport/index.js';
+
+/** An error whose message is shown to the user as one line (no stack trace). */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** --network plus the overrides that make a private or test network reachable. */
+export const NETWORK_OPTIONS = {
+  network: { type: 'string', default: 'mainnet' },
+  /** Replace the network's DNS seed names (repeatable). */
+  seed: { type: 'string', multiple: true },
+  /** Replace the network's default P2P port (used for seed answers and bare --peer hosts). */
+  port: { type: 'string' },
+  'dns-server': { type: 'string', multiple: true },
+} as const satisfies OptionSpec;
+
+/** How to reach peers. */
+export const PEER_OPTIONS = {
+  peer: { type: 'string', multiple: true },
+  proxy: { type: 'string' },
+  datadir: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const satisfies OptionSpec;
+
+/** parseArgs with strict checking; unknown options become a one-line CliError. */
+export function parseCommandArgs<O extends OptionSpec>(args: string[], options: O, allowPositionals = false): ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>> {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err), 2);
+  }
+}
+
+export interface NetworkChoice {
+  readonly network: Network;
+  /** Resolvers given with --dns-server; undefined means the system's. */
+  readonly dnsServers: DnsServer[] | undefined;
+}
+
+/** The network, with --seed and --port applied, and the --dns-server resolvers. */
+export function networkFrom(values: { network?: string; seed?: string[]; port?: string; 'dns-server'?: string[] }): NetworkChoice {
+  let network: Network;
+  try {
+    network = getNetwork(values.network ?? 'mainnet');
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+  if (values.seed !== undefined || values.port !== undefined) {
+    network = defineNetwork({
+      name: network.name,
+      magic: network.magic,
+      defaultPort: values.port === undefined ? network.defaultPort : parsePort(values.port, '--port'),
+      dnsSeeds: values.seed ?? [...network.dnsSeeds],
+      genesisHash: network.genesisHash,
+      protocolVersion: network.protocolVersion,
+    });
+  }
+  let dnsServers: DnsServer[] | undefined;
+  if (values['dns-server'] !== undefined) {
+    try {
+      dnsServers = values['dns-server'].map(parseDnsServer);
+    } catch (err) {
+      throw new CliError(`--dns-server: ${(err as Error).message}`, 2);
+    }
+  }
+  return { network, dnsServers };
+}
+
+export function parsePort(text: string, what: string): number {
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new CliError(`${what}: bad port ${JSON.stringify(text)}`, 2);
+  return Number(text);
+}
+
+/** "host:port", "[v6]:port", or a bare host (then the default port). */
+export function parseHostPort(text: string, defaultPort: number | undefined, what: string): { host: string; port: number } {
+  const split = splitHostPort(text);
+  if (split) return { host: split.host, port: parsePort(String(split.port), what) };
+  const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
+  if (defaultPort === undefined || bare === '' || /[\s/]/.test(bare) || (bare.includes(':') && isIP(bare) !== 6)) {
+    throw new CliError(`${what}: expected host:port, got ${JSON.stringify(text)}`, 2);
+  }
+  return { host: bare, port: defaultPort };
+}
+
+/** socks5://[user:pass@]host:port (socks5h:// is accepted too: names always go to the proxy). */
+export function parseProxyUrl(text: string): SocksProxyOptions {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new CliError(`--proxy: expected socks5://[user:pass@]host:port, got ${JSON.stringify(text)}`, 2);
+  }
+  if (url.protocol !== 'socks5:' && url.protocol !== 'socks5h:') throw new CliError(`--proxy: only socks5:// proxies are supported, got ${url.protocol}`, 2);
+  if (url.port === '') throw new CliError('--proxy: the proxy port is required (Tor: socks5://127.0.0.1:9050)', 2);
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const proxy: SocksProxyOptions = { proxyHost: host, proxyPort: parsePort(url.port, '--proxy') };
+  if (url.username !== '' || url.password !== '') {
+    return { ...proxy, username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+  }
+  return proxy;
+}
+
+export function parseCount(text: string | undefined, what: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^[0-9]{1,6}$/.test(text)) throw new CliError(`${what}: expected a whole number, got ${JSON.stringify(text)}`, 2);
+  return Number(text);
+}
+
+/** Seconds (fractions allowed) to milliseconds; undefined = run until interrupted. */
+export function parseDurationMs(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || !(n > 0)) throw new CliError(`--duration: expected seconds, got ${JSON.stringify(text)}`, 2);
+  return Math.round(n * 1000);
+}
+
+/** ~/.bsv-wire/<network>: where the PeerStore lives unless --datadir says otherwise. */
+export function defaultDataDir(network: Network): string {
+  return join(homedir(), '.bsv-wire', network.name);
+}
+
+/** bcash and other test nodes carry "cash" in their user agent; on regtest every agent is welcome. */
+export function userAgentPolicyFor(network: Network): UserAgentPolicy {
+  return network.name === 'regtest' ? ACCEPT_ANY_UA : DEFAULT_UA_POLICY;
+}
+
+export type StopCause = 'interrupt' | 'duration' | 'done' | 'error';
+
+/** Stops on SIGINT/SIGTERM or when the duration runs out; dispose() removes the handlers. */
+export class StopSignal {
+  private readonly controller = new AbortController();
+  private causeValue: StopCause | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly onSignal = (): void => this.stop('interrupt');
+
+  constructor(durationMs: number | undefined) {
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+    if (durationMs !== undefined) this.timer = setTimeout(() => this.stop('duration'), durationMs);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get cause(): StopCause | undefined {
+    return this.causeValue;
+  }
+
+  stop(cause: StopCause): void {
+    if (this.causeValue) return;
+    this.causeValue = cause;
+    this.controller.abort(new CliError(cause === 'interrupt' ? 'interrupted' : 'stopped'));
+  }
+
+  /** Resolves once stop() ran, by whatever cause. */
+  wait(): Promise<StopCause> {
+    if (this.causeValue) return Promise.resolve(this.causeValue);
+    return new Promise((resolve) => this.signal.addEventListener('abort', () => resolve(this.causeValue!), { once: true }));
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let i = -1;
+  do {
+    v /= 1024;
+    i++;
+  } while (v >= 1024 && i < units.length - 1);
+  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** 5s, 3m05s, 2h07m, 3d04h */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
+}
+
+/** Write one line to stdout, resolving when the stream can take more (bounded memory for long listings). */
+export function writeLine(line: string): Promise<void> | undefined {
+  if (process.stdout.write(`${line}\n`)) return undefined;
+  return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
+}
