@@ -131,6 +131,8 @@ interface PeerRecord {
   slot: SlotHandle | undefined;
   limiter: AddrRateLimiter;
   answeredGetaddr: boolean;
+  /** Entries in the addr messages received (counted before rate limiting). */
+  addressesReceived: number;
   /** Store identity for outbound kinds ({host, port} as dialed). */
   readonly target: { readonly host: string; readonly port: number } | undefined;
 }
@@ -466,17 +468,12 @@ export class Manager extends EventEmitter<ManagerEvents> {
 
   /** Resolves with the number of addresses received, once the address-fetch peer is closed. */
   private awaitAddrFetch(peer: ManagedPeer): Promise<number> {
+    const record = this.records.get(peer);
     return new Promise((resolve) => {
-      let found = 0;
-      const onAddr = (m: MessageOf<'addr'>): void => {
-        found += m.addresses.length;
-      };
-      peer.on('addr', onAddr);
       const timer = setTimeout(() => void peer.close('local', 'address fetch timed out'), this.options.addrFetchTimeoutMs ?? 30_000);
       const done = (): void => {
         clearTimeout(timer);
-        peer.off('addr', onAddr);
-        resolve(found);
+        resolve(record?.addressesReceived ?? 0);
       };
       if (peer.closeReason) done();
       else peer.once('close', done);
@@ -552,6 +549,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
       slot,
       limiter: new AddrRateLimiter(this.clock, this.options.addrRate),
       answeredGetaddr: false,
+      addressesReceived: 0,
       target,
     };
     const admit = (): boolean => {
@@ -608,6 +606,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
 
   private onAddr(peer: ManagedPeer, record: PeerRecord, m: MessageOf<'addr'>): void {
     // Over 1000 entries never gets here: the peer core scores it as misbehaviour and drops it.
+    record.addressesReceived += m.addresses.length;
     const allowed = record.limiter.take(m.addresses.length);
     if (allowed > 0) {
       const now = this.clock.now();
