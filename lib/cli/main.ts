@@ -1,56 +1,53 @@
-import { parseArgs } from 'node:util';
-import { getNetwork } from '../networks.js';
-import { decodeFramesHex, encodeJsonToHex } from './codec-commands.js';
+import { setMaxListeners } from 'node:events';
+import { runCodec } from './codec.js';
+import { CliError } from './common.js';
+import { runConnect, CONNECT_USAGE } from './connect.js';
 
 const USAGE = `usage: bsv-wire <command> [options]
 
 commands:
+  connect        connect to the network and watch peers live (see bsv-wire connect --help)
+  seeds          resolve the network's DNS seeds and print each answer with its source
+  peers          list the peer store (tried/new/banned); --unban ADDR removes a ban
+  headers        sync block headers (--to HEIGHT|tip [--out FILE]), checking linkage and proof of work
+  block HASH     stream one block from a peer: each txid, then a summary
   decode [HEX]   decode whole frames (hex argument or stdin) to JSON, one message per line
   encode [JSON]  encode JSON messages (argument or stdin) to frame hex
-options:
+common options:
   --network mainnet|testnet|stn|regtest   (default mainnet)
+  --peer HOST:PORT, --proxy socks5://host:port, --datadir DIR, --dns-server HOST:PORT, --json
 `;
 
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) return '';
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
+  connect: { run: runConnect, usage: CONNECT_USAGE },
+  decode: { run: (args) => runCodec('decode', args), usage: USAGE },
+  encode: { run: (args) => runCodec('encode', args), usage: USAGE },
+};
 
 /** Entry point of the bsv-wire command. Returns the exit code; never throws a stack trace at the user. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  const found = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (!found) {
+    process.stderr.write(`bsv-wire: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(found.usage);
+    return 0;
+  }
+  // Discovery and dials share one AbortSignal among many concurrent attempts; that is by design, not a leak.
+  setMaxListeners(256);
   try {
-    switch (command) {
-      case 'decode':
-      case 'encode': {
-        const { values, positionals } = parseArgs({
-          args: rest,
-          allowPositionals: true,
-          options: { network: { type: 'string', default: 'mainnet' } },
-        });
-        const network = getNetwork(values.network!);
-        const input = positionals.length > 0 ? positionals.join(command === 'decode' ? '' : '\n') : await readStdin();
-        if (command === 'decode') {
-          for (const m of decodeFramesHex(input, network)) process.stdout.write(`${JSON.stringify(m)}\n`);
-        } else {
-          process.stdout.write(`${encodeJsonToHex(input, network)}\n`);
-        }
-        return 0;
-      }
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        process.stdout.write(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        process.stderr.write(`bsv-wire: unknown command ${JSON.stringify(command)}\n${USAGE}`);
-        return 2;
-    }
+    return await found.run(rest);
   } catch (err) {
     process.stderr.write(`bsv-wire ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    return err instanceof CliError ? err.exitCode : 1;
   }
 }

@@ -1,0 +1,165 @@
+// What `bsv-wire connect` reports: Manager events turned into flat records, shown as JSON lines,
+// plain log lines or the live view's "last events".
+import type { Manager, ManagedPeer } from '../manager/index.js';
+import { MSG_BLOCK, MSG_TX } from '../messages/inventory.js';
+import { blockHash } from '../messages/block-header.js';
+import { toDisplayHex } from '../hash.js';
+
+export type ConnectEvent =
+  | { readonly event: 'start'; readonly network: string; readonly dataDir: string; readonly peers: readonly string[]; readonly outbound: number; readonly inbound: number }
+  | { readonly event: 'listening'; readonly address: string }
+  | { readonly event: 'discovery'; readonly method: string; readonly seed?: string; readonly found: number; readonly added: number; readonly failures: readonly string[] }
+  | {
+      readonly event: 'handshake';
+      readonly peer: string;
+      readonly direction: string;
+      readonly type: string;
+      readonly userAgent: string;
+      readonly version: number;
+      readonly services: string;
+      readonly height: number;
+    }
+  | { readonly event: 'block'; readonly peer: string; readonly hash: string; readonly height: number | undefined }
+  | { readonly event: 'close'; readonly peer: string; readonly direction: string; readonly code: string; readonly message: string }
+  | { readonly event: 'ban'; readonly peer: string; readonly subnet: string; readonly reason: string }
+  | { readonly event: 'evict'; readonly peer: string }
+  | { readonly event: 'warning'; readonly code: string; readonly message: string }
+  | { readonly event: 'stop'; readonly cause: string; readonly uptimeMs: number; readonly bytesIn: number; readonly bytesOut: number; readonly blocks: number; readonly txs: number };
+
+export type TimedEvent = ConnectEvent & { readonly time: string };
+
+export function peerLabel(peer: ManagedPeer): string {
+  return peer.remoteAddress.includes(':') ? `[${peer.remoteAddress}]:${peer.remotePort}` : `${peer.remoteAddress}:${peer.remotePort}`;
+}
+
+/** One plain log line (no timestamp: the caller adds it). */
+export function describeEvent(e: ConnectEvent): string {
+  switch (e.event) {
+    case 'start':
+      return `start ${e.network} datadir=${e.dataDir} outbound=${e.outbound} inbound=${e.inbound}${e.peers.length ? ` peers=${e.peers.join(',')}` : ''}`;
+    case 'listening':
+      return `listening on ${e.address}`;
+    case 'discovery':
+      return `discovery ${e.method}${e.seed ? ` ${e.seed}` : ''}: ${e.found} found, ${e.added} new${e.failures.length ? `; failed: ${e.failures.join('; ')}` : ''}`;
+    case 'handshake':
+      return `handshake ${e.peer} ${e.direction} ${e.userAgent} v${e.version} services=0x${BigInt(e.services).toString(16)} height=${e.height}`;
+    case 'block':
+      return `block ${e.hash}${e.height === undefined ? '' : ` height=${e.height}`} from ${e.peer}`;
+    case 'close':
+      return `disconnect ${e.peer} ${e.direction}: ${e.code} (${e.message})`;
+    case 'ban':
+      return `ban ${e.subnet} (${e.peer}): ${e.reason}`;
+    case 'evict':
+      return `evict ${e.peer}`;
+    case 'warning':
+      return `warning ${e.code}: ${e.message}`;
+    case 'stop':
+      return `stop (${e.cause}) after ${Math.round(e.uptimeMs / 1000)}s: ${e.bytesIn} bytes in, ${e.bytesOut} bytes out, ${e.blocks} blocks and ${e.txs} txs announced`;
+  }
+}
+
+/**
+ * Subscribes to a Manager and keeps what the views need besides its stats(): per-peer height
+ * estimates, totals of closed peers, announcement counts. Every record goes to `emit`.
+ */
+export class ConnectTracker {
+  /** Heights announced by each peer: its version height plus the new blocks it announced since. */
+  private readonly peerHeights = new Map<string, number>();
+  private readonly heights = new Map<string, number>();
+  private readonly seenBlocks = new Set<string>();
+  private readonly seenTxs = new Set<string>();
+  private closedBytesIn = 0;
+  private closedBytesOut = 0;
+  bestHeight = -1;
+  blocksAnnounced = 0;
+  txsAnnounced = 0;
+
+  constructor(
+    private readonly manager: Manager,
+    private readonly emit: (e: ConnectEvent) => void,
+  ) {
+    manager.on('discovery', (d) => emit({ event: 'discovery', method: d.method, seed: d.seed, found: d.found, added: d.added, failures: d.failures }));
+    manager.on('peer:ready', (peer) => {
+      const v = peer.remote.version!;
+      const height = v.startHeight ?? -1;
+      this.peerHeights.set(peer.id, height);
+      this.bestHeight = Math.max(this.bestHeight, height);
+      emit({
+        event: 'handshake',
+        peer: peerLabel(peer),
+        direction: peer.direction,
+        type: peer.type,
+        userAgent: v.userAgent ?? '',
+        version: v.version,
+        services: v.services.toString(),
+        height,
+      });
+    });
+    manager.on('peer:close', (peer, reason) => {
+      const s = peer.stats();
+      this.closedBytesIn += s.bytesReceived;
+      this.closedBytesOut += s.bytesSent;
+      this.peerHeights.delete(peer.id);
+      // Feelers and address fetches close by design; only report peers that were in use.
+      if (peer.type === 'feeler' || peer.type === 'addr-fetch') return;
+      emit({ event: 'close', peer: peerLabel(peer), direction: peer.direction, code: reason.code, message: reason.message });
+    });
+    manager.on('peer:ban', (peer, ban) => emit({ event: 'ban', peer: peerLabel(peer), subnet: ban.subnet, reason: ban.reason }));
+    manager.on('peer:evict', ({ victim }) => emit({ event: 'evict', peer: peerLabel(victim) }));
+    manager.on('warning', (w) => emit({ event: 'warning', code: w.code, message: w.message }));
+    manager.on('inv', (m, peer) => {
+      for (const item of m.inventory) {
+        if (item.type === MSG_BLOCK) this.onBlockAnnounced(peer, item.hash, undefined);
+        else if (item.type === MSG_TX) this.onTxAnnounced(item.hash);
+      }
+    });
+    manager.on('headers', (m, peer) => {
+      for (const header of m.headers) this.onBlockAnnounced(peer, blockHash(header), header.prevBlock);
+    });
+  }
+
+  /** Bytes of every peer this session, connected or gone. */
+  totals(): { bytesIn: number; bytesOut: number } {
+    let bytesIn = this.closedBytesIn;
+    let bytesOut = this.closedBytesOut;
+    for (const p of this.manager.peers) {
+      const s = p.stats();
+      bytesIn += s.bytesReceived;
+      bytesOut += s.bytesSent;
+    }
+    return { bytesIn, bytesOut };
+  }
+
+  /** The best height a peer has told us about (version height plus its announcements). */
+  heightOf(peer: ManagedPeer): number | undefined {
+    return this.peerHeights.get(peer.id);
+  }
+
+  private onBlockAnnounced(peer: ManagedPeer, hash: Buffer, prevBlock: Buffer | undefined): void {
+    const key = hash.toString('hex');
+    // A header whose parent we placed gets an exact height; otherwise the announcer's count is the estimate.
+    const parentHeight = prevBlock ? this.heights.get(prevBlock.toString('hex')) : undefined;
+    const own = this.peerHeights.get(peer.id);
+    const height = this.heights.get(key) ?? (parentHeight !== undefined ? parentHeight + 1 : own !== undefined ? own + 1 : undefined);
+    if (own !== undefined && height !== undefined && height > own) this.peerHeights.set(peer.id, height);
+    if (this.seenBlocks.has(key)) return;
+    if (this.seenBlocks.size > 10_000) this.seenBlocks.clear();
+    this.seenBlocks.add(key);
+    if (height !== undefined) {
+      if (this.heights.size > 10_000) this.heights.clear();
+      this.heights.set(key, height);
+      this.bestHeight = Math.max(this.bestHeight, height);
+    }
+    this.blocksAnnounced++;
+    this.emit({ event: 'block', peer: peerLabel(peer), hash: toDisplayHex(hash), height });
+  }
+
+  private onTxAnnounced(hash: Buffer): void {
+    const key = hash.toString('hex');
+    if (this.seenTxs.has(key)) return;
+    // Bounded: the set only dedupes announcements from several peers, recent ones are enough.
+    if (this.seenTxs.size > 100_000) this.seenTxs.clear();
+    this.seenTxs.add(key);
+    this.txsAnnounced++;
+  }
+}
