@@ -8,3 +8,4 @@ export { DEFAULT_UA_POLICY, ACCEPT_ANY_UA, userAgentAllowed, type UserAgentPolic
 export { BAN_THRESHOLD, MISBEHAVIOR_POINTS, type MisbehaviorKind } from './misbehavior.js';
 export { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
 export type { PeerStatsSnapshot, CommandCounters } from './stats.js';
+export { acceptPeers, peerOverStream, type InboundPeerOptions } from './accept.js';
