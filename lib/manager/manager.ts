@@ -689,13 +689,13 @@ export class Manager extends EventEmitter<ManagerEvents> {
 
 function parseTarget(text: string, defaultPort: number): { host: string; port: number } {
   const split = splitHostPort(text);
-  if (split) {
-    if (split.port < 1 || split.port > 65535) throw new RangeError(`bad port in ${JSON.stringify(text)}`);
-    return split;
-  }
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  if (bare.length === 0 || /\s/.test(bare)) throw new RangeError(`not a host or host:port: ${JSON.stringify(text)}`);
-  return { host: bare, port: defaultPort };
+  const target = split ?? { host: bare, port: defaultPort };
+  if (target.host.length === 0 || /[\s/]/.test(target.host) || (!split && bare.includes(':') && !parseIp(bare))) {
+    throw new RangeError(`not a host or host:port: ${JSON.stringify(text)}`);
+  }
+  if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535) throw new RangeError(`bad port in ${JSON.stringify(text)}`);
+  return target;
 }
 
 /** The store's key for an IP target; names keep their spelling. */

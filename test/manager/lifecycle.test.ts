@@ -1,0 +1,91 @@
+import t from 'tap';
+import { Manager, type ManagedPeer } from '../../lib/manager/index.js';
+import { defineNetwork } from '../../lib/networks.js';
+import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
+import { PeerStore } from '../../lib/peerstore/index.js';
+import type { CloseReason } from '../../lib/peer/reasons.js';
+import { octetNetgroup, startTestPeer, startTestPeersOnOnePort, waitUntil } from './fixtures/peers.js';
+
+const network = defineNetwork({ name: 'manager-lifecycle', magic: 'c1c2c3c4', defaultPort: 18998 });
+const common = { network, discover: false, feelerIntervalMs: 0, peerOptions: { userAgentPolicy: ACCEPT_ANY_UA } } as const;
+
+t.test('a manual peer that is down is retried with backoff, and redialed when it drops us', async (t) => {
+  const server = await startTestPeer(network, '127.0.0.3', 0);
+  server.refuse = true;
+  const manager = new Manager({ ...common, outbound: 0, peers: [`127.0.0.3:${server.port}`], manualBackoff: { minMs: 50, maxMs: 200 } });
+  t.teardown(async () => {
+    await manager.stop();
+    await server.close();
+  });
+  const ready: ManagedPeer[] = [];
+  manager.on('peer:ready', (p) => ready.push(p));
+  await manager.start();
+  await new Promise((r) => setTimeout(r, 400));
+  t.equal(ready.length, 0, 'not connected while the peer refuses');
+  server.refuse = false;
+  await waitUntil(() => ready.length === 1, 5000, 'manual peer connected once up');
+  t.equal(ready[0]!.type, 'manual');
+  // The peer drops us: the Manager dials again.
+  await server.peers.at(-1)!.close();
+  await waitUntil(() => ready.length === 2, 5000, 'redialed');
+  t.equal(manager.stats().slots.manual, 1, 'one manual slot held');
+  t.equal(server.peers.filter((p) => !p.closeReason).length, 1, 'one live connection');
+});
+
+t.test('feeler: a new address is tried, moved to tried, and hung up', async (t) => {
+  const { servers } = await startTestPeersOnOnePort(() => network, ['127.0.0.4', '127.0.0.5']);
+  const netgroup = octetNetgroup(10);
+  const store = new PeerStore({ netgroup });
+  const [a, b] = servers;
+  const manager = new Manager({ ...common, store, outbound: 1, netgroup, feelerIntervalMs: 100 });
+  t.teardown(async () => {
+    await manager.stop();
+    await Promise.all(servers.map((s) => s.close()));
+  });
+  store.add([{ host: a!.host, port: a!.port }], 'x');
+  const closes: [ManagedPeer, CloseReason][] = [];
+  manager.on('peer:close', (p, r) => closes.push([p, r]));
+  await manager.start();
+  await waitUntil(() => manager.stats().peers.some((p) => p.type === 'outbound' && p.state === 'ready'), 5000, 'outbound full');
+  store.add([{ host: b!.host, port: b!.port }], 'x');
+  t.equal(store.get(`${b!.host}:${b!.port}`)?.table, 'new');
+  await waitUntil(() => closes.some(([p]) => p.type === 'feeler'), 5000, 'feeler done');
+  const [feeler, reason] = closes.find(([p]) => p.type === 'feeler')!;
+  t.equal(feeler.remoteAddress, b!.host);
+  t.equal(reason.message, 'feeler done');
+  t.equal(store.get(`${b!.host}:${b!.port}`)?.table, 'tried', 'moved to tried');
+  t.equal(manager.stats().slots.feeler, 0, 'feeler slot released');
+});
+
+t.test('privacy rotation replaces an outbound peer', async (t) => {
+  const { servers } = await startTestPeersOnOnePort(() => network, ['127.0.0.6', '127.0.0.7', '127.0.0.8']);
+  const netgroup = octetNetgroup(10);
+  const store = new PeerStore({ netgroup });
+  for (const s of servers) store.add([{ host: s.host, port: s.port }], 'x');
+  const manager = new Manager({ ...common, store, outbound: 1, netgroup, rotateIntervalMs: 300, retryDelayMs: 0 });
+  t.teardown(async () => {
+    await manager.stop();
+    await Promise.all(servers.map((s) => s.close()));
+  });
+  const ready: ManagedPeer[] = [];
+  manager.on('peer:ready', (p) => ready.push(p));
+  const rotated: string[] = [];
+  manager.on('peer:close', (p, r) => {
+    if (r.message === 'privacy rotation') rotated.push(p.remoteAddress);
+  });
+  await manager.start();
+  await waitUntil(() => ready.length >= 3, 5000, 'two rotations');
+  t.ok(rotated.length >= 2, `rotated ${rotated.join(', ')}`);
+  t.not(ready[1]!.remoteAddress, ready[0]!.remoteAddress, 'the replacement is another peer');
+  t.ok(manager.stats().peers.filter((p) => p.type === 'outbound').length <= 1, 'never above the target');
+});
+
+t.test('options are checked; stop() before start() and twice is harmless', async (t) => {
+  t.throws(() => new Manager({ ...common, peers: ['bad host:1'] }), RangeError);
+  const m = new Manager({ ...common, outbound: 0 });
+  await m.stop();
+  await m.start();
+  t.throws(() => m.addManualPeer('has space'), RangeError);
+  await Promise.all([m.stop(), m.stop()]);
+  t.equal(m.peers.length, 0);
+});
