@@ -1,5 +1,5 @@
 // bsv-wire public API. Layers, bottom up: networks, framing, messages, block streaming,
-// peer, transport, peerstore, discovery.
+// peer, transport, peerstore, discovery, manager.
 export * from './networks.js';
 export { DecodeError, EncodeError, FramingError, type DecodeReason, type FramingReason } from './errors.js';
 export { sha256, sha256d, toDisplayHex, fromDisplayHex } from './hash.js';
@@ -43,3 +43,4 @@ export * from './peer/index.js';
 export * from './transport/index.js';
 export * from './peerstore/index.js';
 export * from './discovery/index.js';
+export * from './manager/index.js';
