@@ -62,8 +62,11 @@ export interface BlockStreamDecoderOptions {
  * building objects. A transaction that straddles chunks is copied once into a carry buffer and
  * walked again only when the bytes walkTx asked for have arrived, and at least twice as many
  * as at the previous walk, so the walking work stays linear in the transaction size.
- * Memory: the chunk being decoded plus the carry, which holds at most the straddling
- * transaction's bytes (up to twice those that had arrived at its previous walk).
+ * Memory: the chunk being decoded plus the carry. The carry holds the straddling transaction;
+ * while its end is still unknown it may gather up to twice the bytes of the previous walk, so
+ * it stays under about twice the largest transaction (one 1 MB data transaction: 1 MB, as its
+ * script length tells walkTx the end at once). It grows with the bytes that arrive, never
+ * with what a length field claims.
  *
  * Malformed input throws DecodeError('block', field, reason); after a throw the decoder
  * refuses further input with the same error.
