@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { MerkleRootBuilder } from '../lib/block/merkle.js';
+import { MerkleRootBuilder } from '../lib/messages/merkle.js';
 import { sha256d } from '../lib/hash.js';
 
 export interface SyntheticBlockSpec {

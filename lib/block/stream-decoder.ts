@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { DecodeError, type DecodeReason } from '../errors.js';
 import { BLOCK_HEADER_SIZE, decodeBlockHeader, type BlockHeader } from '../messages/block-header.js';
 import { walkTx } from '../messages/tx-walk.js';
-import { MerkleRootBuilder } from './merkle.js';
+import { MerkleRootBuilder } from '../messages/merkle.js';
 
 /** Smallest possible serialised transaction: version, two zero counts, lock time. */
 const MIN_TX_SIZE = 10;

@@ -1,4 +1,60 @@
+import { hash } from 'node:crypto';
 import { sha256d } from '../hash.js';
+
+/**
+ * Incremental Bitcoin merkle root: feed txids in block order, ask for the root at the end.
+ * Memory is O(log n): one pending left subtree hash per level. Odd levels duplicate
+ * their last node, as the consensus rule does.
+ */
+export class MerkleRootBuilder {
+  /** pending[h]: the root of a complete left subtree of 2^h leaves still waiting for its right sibling. */
+  private readonly pending: (Buffer | undefined)[] = [];
+  private readonly pair = Buffer.allocUnsafe(64);
+  private leaves = 0;
+
+  get size(): number {
+    return this.leaves;
+  }
+
+  /** Add the next leaf (a txid in wire order). */
+  add(leaf: Buffer): void {
+    let node = leaf;
+    let h = 0;
+    for (let left = this.pending[h]; left !== undefined; left = this.pending[h]) {
+      node = this.hashPair(left, node);
+      this.pending[h] = undefined;
+      h++;
+    }
+    this.pending[h] = node;
+    this.leaves++;
+  }
+
+  /** The root in wire order; undefined for zero leaves. Does not change the builder. */
+  root(): Buffer | undefined {
+    const pending = this.pending;
+    let top = pending.length - 1;
+    while (top >= 0 && pending[top] === undefined) top--;
+    let node: Buffer | undefined;
+    for (let h = 0; h <= top; h++) {
+      const left = pending[h];
+      if (node === undefined) {
+        if (left === undefined) continue;
+        if (h === top) return left;
+        node = this.hashPair(left, left);
+      } else {
+        node = left === undefined ? this.hashPair(node, node) : this.hashPair(left, node);
+      }
+    }
+    return node;
+  }
+
+  private hashPair(left: Buffer, right: Buffer): Buffer {
+    // One reused 64-byte scratch buffer instead of a Buffer.concat per pair.
+    left.copy(this.pair, 0, 0, 32);
+    right.copy(this.pair, 32, 0, 32);
+    return hash('sha256', hash('sha256', this.pair, 'buffer'), 'buffer');
+  }
+}
 
 /**
  * Bitcoin's merkle root of txids (wire order): pairs are hashed with sha256d and an
@@ -6,18 +62,10 @@ import { sha256d } from '../hash.js';
  * as the node does.
  */
 export function merkleRoot(txids: readonly Buffer[]): Buffer {
-  if (txids.length === 0) return Buffer.alloc(32);
-  let level: Buffer[] = [...txids];
-  while (level.length > 1) {
-    const next: Buffer[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const left = level[i]!;
-      const right = level[i + 1] ?? left;
-      next.push(sha256d(Buffer.concat([left, right], 64)));
-    }
-    level = next;
-  }
-  return Buffer.from(level[0]!);
+  const builder = new MerkleRootBuilder();
+  for (const txid of txids) builder.add(txid);
+  const root = builder.root();
+  return root ? Buffer.from(root) : Buffer.alloc(32);
 }
 
 /**
