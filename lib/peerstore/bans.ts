@@ -60,6 +60,7 @@ export class BanList {
 
   /** The ban covering `host` at `now`, if any. Hosts that are not IP literals are never banned. */
   find(host: string, now: number): BanEntry | undefined {
+    if (this.bans.size === 0) return undefined;
     const ip = parseIp(host);
     if (!ip) return undefined;
     this.prune(now);

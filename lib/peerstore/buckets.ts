@@ -1,4 +1,4 @@
-import { sha256 } from '../hash.js';
+import { hash } from 'node:crypto';
 import type { AddressTable } from './types.js';
 
 /**
@@ -43,31 +43,111 @@ export function checkGeometry(g: BucketGeometry): BucketGeometry {
   return g;
 }
 
-/** sha256(key || length-prefixed parts), first 48 bits as a number. Length prefixes keep parts unambiguous. */
-function keyedHash(key: Buffer, parts: readonly (string | number)[]): number {
-  const chunks: Buffer[] = [key];
+/**
+ * sha256 over the key and length-prefixed parts (the prefixes keep parts unambiguous whatever a
+ * netgroup function returns). Hashing a string avoids building Buffers on this hot path.
+ */
+function keyedDigest(keyHex: string, parts: readonly (string | number)[]): Buffer {
+  let input = keyHex;
   for (const part of parts) {
-    const bytes = Buffer.from(String(part), 'utf8');
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(bytes.length);
-    chunks.push(length, bytes);
+    const text = String(part);
+    input += `|${text.length}:${text}`;
   }
-  return sha256(Buffer.concat(chunks)).readUIntBE(0, 6);
+  return hash('sha256', input, 'buffer');
+}
+
+function keyedHash(keyHex: string, parts: readonly (string | number)[]): number {
+  return keyedDigest(keyHex, parts).readUIntBE(0, 6);
 }
 
 /** The new bucket for an address of `addressGroup` relayed by a source in `sourceGroup`. */
 export function newBucketFor(key: Buffer, g: BucketGeometry, addressGroup: string, sourceGroup: string): number {
-  const spread = keyedHash(key, ['new-spread', addressGroup, sourceGroup]) % g.newBucketsPerSourceGroup;
-  return keyedHash(key, ['new-bucket', sourceGroup, spread]) % g.newBucketCount;
+  return newBucketOfGroups(key.toString('hex'), g, addressGroup, sourceGroup);
+}
+
+function newBucketOfGroups(keyHex: string, g: BucketGeometry, addressGroup: string, sourceGroup: string): number {
+  const spread = keyedHash(keyHex, ['new-spread', addressGroup, sourceGroup]) % g.newBucketsPerSourceGroup;
+  return keyedHash(keyHex, ['new-bucket', sourceGroup, spread]) % g.newBucketCount;
 }
 
 /** The tried bucket for an address (its key) in `addressGroup`. */
 export function triedBucketFor(key: Buffer, g: BucketGeometry, addressKey: string, addressGroup: string): number {
-  const spread = keyedHash(key, ['tried-spread', addressKey]) % g.triedBucketsPerGroup;
-  return keyedHash(key, ['tried-bucket', addressGroup, spread]) % g.triedBucketCount;
+  const keyHex = key.toString('hex');
+  return triedBucketOfSpread(keyHex, g, addressGroup, addressHashes(keyHex, g, addressKey).triedSpread);
 }
 
-/** The slot inside a bucket; a table-wide slot number is bucket * bucketSize + position. */
-export function positionInBucket(key: Buffer, g: BucketGeometry, table: AddressTable, bucket: number, addressKey: string): number {
-  return keyedHash(key, ['position', table, bucket, addressKey]) % g.bucketSize;
+/** The slot inside its bucket for an address in `table`; a table-wide slot is bucket * bucketSize + position. */
+export function positionInBucket(key: Buffer, g: BucketGeometry, table: AddressTable, addressKey: string): number {
+  const h = addressHashes(key.toString('hex'), g, addressKey);
+  return table === 'new' ? h.newPosition : h.triedPosition;
+}
+
+interface AddressHashes {
+  readonly newPosition: number;
+  readonly triedPosition: number;
+  readonly triedSpread: number;
+}
+
+/** Everything that depends on the address itself comes from one digest: one hash per address. */
+function addressHashes(keyHex: string, g: BucketGeometry, addressKey: string): AddressHashes {
+  const d = keyedDigest(keyHex, ['address', addressKey]);
+  return {
+    newPosition: d.readUIntBE(0, 6) % g.bucketSize,
+    triedPosition: d.readUIntBE(6, 6) % g.bucketSize,
+    triedSpread: d.readUIntBE(12, 6) % g.triedBucketsPerGroup,
+  };
+}
+
+function triedBucketOfSpread(keyHex: string, g: BucketGeometry, addressGroup: string, spread: number): number {
+  return keyedHash(keyHex, ['tried-bucket', addressGroup, spread]) % g.triedBucketCount;
+}
+
+const GROUP_CACHE_LIMIT = 100_000;
+
+/**
+ * Table-wide slot numbers for one key and geometry. Bucket choices depend only on netgroups, which
+ * repeat across many addresses, so they are cached (bounded); each address then costs one hash.
+ */
+export class BucketPlacer {
+  private readonly keyHex: string;
+  private readonly newBuckets = new Map<string, number>();
+  private readonly triedBuckets = new Map<string, number>();
+
+  constructor(
+    key: Buffer,
+    private readonly g: BucketGeometry,
+  ) {
+    this.keyHex = key.toString('hex');
+  }
+
+  /** Both candidate slots of an address: its new slot (given its source) and its tried slot. */
+  slots(addressKey: string, addressGroup: string, sourceGroup: string): { readonly newSlot: number; readonly triedSlot: number } {
+    const h = addressHashes(this.keyHex, this.g, addressKey);
+    return {
+      newSlot: this.newBucket(addressGroup, sourceGroup) * this.g.bucketSize + h.newPosition,
+      triedSlot: this.triedBucket(addressGroup, h.triedSpread) * this.g.bucketSize + h.triedPosition,
+    };
+  }
+
+  private newBucket(addressGroup: string, sourceGroup: string): number {
+    const cacheKey = `${addressGroup.length}:${addressGroup}|${sourceGroup}`;
+    let bucket = this.newBuckets.get(cacheKey);
+    if (bucket === undefined) {
+      bucket = newBucketOfGroups(this.keyHex, this.g, addressGroup, sourceGroup);
+      if (this.newBuckets.size >= GROUP_CACHE_LIMIT) this.newBuckets.clear();
+      this.newBuckets.set(cacheKey, bucket);
+    }
+    return bucket;
+  }
+
+  private triedBucket(addressGroup: string, spread: number): number {
+    const cacheKey = `${spread}|${addressGroup}`;
+    let bucket = this.triedBuckets.get(cacheKey);
+    if (bucket === undefined) {
+      bucket = triedBucketOfSpread(this.keyHex, this.g, addressGroup, spread);
+      if (this.triedBuckets.size >= GROUP_CACHE_LIMIT) this.triedBuckets.clear();
+      this.triedBuckets.set(cacheKey, bucket);
+    }
+    return bucket;
+  }
 }

@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 
 /**
  * IP addresses as 16 bytes (IPv4 mapped into ::ffff:0:0/96, as on the wire), their canonical text,
@@ -7,14 +7,34 @@ import { isIPv4, isIPv6 } from 'node:net';
 
 const IPV4_MAPPED_PREFIX = Buffer.from('00000000000000000000ffff', 'hex');
 
+/** Strict dotted quad: four decimal parts 0..255, no leading zeros. A hand scan: this is a hot path. */
 function parseIPv4Bytes(text: string): number[] | undefined {
-  if (!isIPv4(text)) return undefined;
-  return text.split('.').map((part) => Number(part));
+  const out = [0, 0, 0, 0];
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || part === 3) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 0x30 || c > 0x39 || (digits > 0 && value === 0)) return undefined;
+    value = value * 10 + (c - 0x30);
+    if (value > 255) return undefined;
+    digits++;
+  }
+  if (part !== 3 || digits === 0) return undefined;
+  out[3] = value;
+  return out;
 }
 
 /** Parses an IPv4 or IPv6 literal (no zone id, no brackets) to 16 bytes; undefined if it is not one. */
 export function parseIp(text: string): Buffer | undefined {
-  const v4 = parseIPv4Bytes(text);
+  const v4 = text.includes(':') ? undefined : parseIPv4Bytes(text);
   if (v4) return Buffer.concat([IPV4_MAPPED_PREFIX, Buffer.from(v4)]);
   if (!isIPv6(text) || text.includes('%')) return undefined;
 
@@ -78,6 +98,7 @@ export function formatIp(ip: Buffer): string {
 
 /** The canonical text of an IP literal, or undefined when `text` is not an IP address. */
 export function canonicalIp(text: string): string | undefined {
+  if (!text.includes(':')) return parseIPv4Bytes(text) ? text : undefined; // a strict dotted quad is canonical
   const ip = parseIp(text);
   return ip ? formatIp(ip) : undefined;
 }
@@ -132,7 +153,7 @@ export function parseSubnet(text: string): Subnet | undefined {
   const ipText = slash < 0 ? text : text.slice(0, slash);
   const ip = parseIp(ipText);
   if (!ip) return undefined;
-  const isV4 = isIPv4(ipText);
+  const isV4 = !ipText.includes(':');
   let prefixBits = 128;
   if (slash >= 0) {
     const lengthText = text.slice(slash + 1);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import { BanList, DEFAULT_BAN_MS, DEFAULT_MAX_BANS, type BanOptions } from './bans.js';
-import { checkGeometry, DEFAULT_GEOMETRY, newBucketFor, positionInBucket, triedBucketFor, type BucketGeometry } from './buckets.js';
+import { BucketPlacer, checkGeometry, DEFAULT_GEOMETRY, type BucketGeometry } from './buckets.js';
 import { FilePeerStoreBackend } from './file-backend.js';
 import { addressKey, canonicalIp, defaultNetgroup, splitHostPort, type NetgroupFunction } from './ip.js';
 import type {
@@ -120,6 +120,18 @@ interface Entry {
   table: AddressTable;
   /** bucket * bucketSize + position, in the entry's table. */
   slot: number;
+  /** Where it goes in each table (fixed by key, address and source). */
+  readonly newSlot: number;
+  readonly triedSlot: number;
+}
+
+/** The mutable history of an address. */
+interface History {
+  services: bigint;
+  lastSeen: number;
+  lastTry: number;
+  lastSuccess: number;
+  attempts: number;
 }
 
 /**
@@ -135,6 +147,7 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
   private readonly flushIntervalMs: number;
   private readonly bans: BanList;
   private key: Buffer;
+  private placer: BucketPlacer;
   private readonly entries = new Map<string, Entry>();
   private readonly newSlots = new Map<number, Entry>();
   private readonly triedSlots = new Map<number, Entry>();
@@ -159,6 +172,7 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
       triedBucketsPerGroup: options.triedBucketsPerGroup ?? DEFAULT_GEOMETRY.triedBucketsPerGroup,
     });
     this.key = checkKey(options.key ?? randomBytes(32));
+    this.placer = new BucketPlacer(this.key, this.geometry);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.netgroupOfIp = options.netgroup ?? defaultNetgroup;
@@ -207,21 +221,7 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
         }
         continue;
       }
-      const entry: Entry = {
-        host,
-        port: input.port,
-        key,
-        netgroup: this.netgroupOfIp(host),
-        source: sourceHost,
-        sourceGroup,
-        services,
-        lastSeen,
-        lastTry: 0,
-        lastSuccess: 0,
-        attempts: 0,
-        table: 'new',
-        slot: 0,
-      };
+      const entry = this.makeEntry(host, input.port, sourceHost, sourceGroup, { services, lastSeen, lastTry: 0, lastSuccess: 0, attempts: 0 });
       if (this.placeInNew(entry, now)) added++;
       else rejected++;
     }
@@ -263,21 +263,8 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
         // Its new slot was held by a better entry; it still earns a place in "tried".
         const host = canonicalIp(parsed.host);
         if (host === undefined || !isPort(parsed.port) || this.bans.find(host, now)) return false;
-        entry = {
-          host,
-          port: parsed.port,
-          key: addressKey(host, parsed.port),
-          netgroup: this.netgroupOfIp(host),
-          source: host,
-          sourceGroup: this.groupOfSource(host),
-          services: 0n,
-          lastSeen: now,
-          lastTry: 0,
-          lastSuccess: 0,
-          attempts: 0,
-          table: 'new',
-          slot: -1,
-        };
+        entry = this.makeEntry(host, parsed.port, host, this.groupOfSource(host), { services: 0n, lastSeen: now, lastTry: 0, lastSuccess: 0, attempts: 0 });
+        entry.slot = -1; // in no table yet
         this.entries.set(entry.key, entry);
       }
     }
@@ -425,28 +412,20 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
     this.newSlots.clear();
     this.triedSlots.clear();
     this.key = checkKey(Buffer.from(snapshot.key));
+    this.placer = new BucketPlacer(this.key, this.geometry);
+    const sourceGroups = new Map<string, string>(); // sources repeat: compute each group once
     const droppedBans = this.bans.restore(snapshot.bans, now);
     // Tried first, so they keep their slots; a tried entry that collides falls back to "new".
     const ordered = [...snapshot.addresses].sort((a, b) => (a.table === b.table ? 0 : a.table === 'tried' ? -1 : 1));
     for (const a of ordered) {
       const host = canonicalIp(a.host);
       if (host === undefined || !isPort(a.port) || this.entries.has(addressKey(host, a.port))) continue;
-      const source = canonicalIp(a.source) ?? a.source;
-      const entry: Entry = {
-        host,
-        port: a.port,
-        key: addressKey(host, a.port),
-        netgroup: this.netgroupOfIp(host),
-        source,
-        sourceGroup: this.groupOfSource(source),
-        services: a.services,
-        lastSeen: a.lastSeen,
-        lastTry: a.lastTry,
-        lastSuccess: a.lastSuccess,
-        attempts: a.attempts,
-        table: 'new',
-        slot: 0,
-      };
+      let sourceGroup = sourceGroups.get(a.source);
+      if (sourceGroup === undefined) {
+        sourceGroup = this.groupOfSource(canonicalIp(a.source) ?? a.source);
+        sourceGroups.set(a.source, sourceGroup);
+      }
+      const entry = this.makeEntry(host, a.port, canonicalIp(a.source) ?? a.source, sourceGroup, a);
       if (a.table !== 'tried' || !this.placeInTried(entry)) this.placeInNew(entry, now);
     }
     // Counted at the end: an entry placed early may have been evicted by a later one.
@@ -514,9 +493,7 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
 
   /** Puts an entry into its new slot; a worse occupant is evicted, a better one keeps the slot. */
   private placeInNew(entry: Entry, now: number): boolean {
-    const g = this.geometry;
-    const bucket = newBucketFor(this.key, g, entry.netgroup, entry.sourceGroup);
-    const slot = bucket * g.bucketSize + positionInBucket(this.key, g, 'new', bucket, entry.key);
+    const slot = entry.newSlot;
     const occupant = this.newSlots.get(slot);
     if (occupant && occupant !== entry) {
       if (!shouldReplace(occupant, entry, now)) return false;
@@ -532,7 +509,7 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
 
   /** Puts an entry into its tried slot if free (used when restoring). */
   private placeInTried(entry: Entry): boolean {
-    const slot = this.triedSlot(entry);
+    const slot = entry.triedSlot;
     if (this.triedSlots.has(slot)) return false;
     entry.table = 'tried';
     entry.slot = slot;
@@ -541,16 +518,33 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
     return true;
   }
 
-  private triedSlot(entry: Entry): number {
-    const g = this.geometry;
-    const bucket = triedBucketFor(this.key, g, entry.key, entry.netgroup);
-    return bucket * g.bucketSize + positionInBucket(this.key, g, 'tried', bucket, entry.key);
+  private makeEntry(host: string, port: number, source: string, sourceGroup: string, history: History): Entry {
+    const key = addressKey(host, port);
+    const netgroup = this.netgroupOfIp(host);
+    const { newSlot, triedSlot } = this.placer.slots(key, netgroup, sourceGroup);
+    return {
+      host,
+      port,
+      key,
+      netgroup,
+      source,
+      sourceGroup,
+      services: history.services,
+      lastSeen: history.lastSeen,
+      lastTry: history.lastTry,
+      lastSuccess: history.lastSuccess,
+      attempts: history.attempts,
+      table: 'new',
+      slot: newSlot,
+      newSlot,
+      triedSlot,
+    };
   }
 
   /** New -> tried. The tried occupant of the slot (succeeded less recently) is demoted to "new". */
   private moveToTried(entry: Entry, now: number): void {
     if (entry.table === 'new' && this.newSlots.get(entry.slot) === entry) this.newSlots.delete(entry.slot);
-    const slot = this.triedSlot(entry);
+    const slot = entry.triedSlot;
     const occupant = this.triedSlots.get(slot);
     entry.table = 'tried';
     entry.slot = slot;
