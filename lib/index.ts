@@ -39,6 +39,8 @@ export { MSG_TX, MSG_BLOCK, MSG_FILTERED_BLOCK, MSG_CMPCT_BLOCK, MSG_DATAREF_TX,
 export { netAddressToString, parseNetAddress, formatEndpoint, type NetAddress } from './messages/net-address.js';
 export { walkTx } from './messages/tx-walk.js';
 export * from './block/stream-decoder.js';
+export * from './block/frames.js';
+export { MerkleRootBuilder } from './messages/merkle.js';
 export * from './peer/index.js';
 export * from './transport/index.js';
 export * from './peerstore/index.js';
