@@ -2,6 +2,8 @@ import { setMaxListeners } from 'node:events';
 import { runCodec } from './codec.js';
 import { CliError } from './common.js';
 import { runConnect, CONNECT_USAGE } from './connect.js';
+import { runHeaders, HEADERS_USAGE } from './headers.js';
+import { runBlock, BLOCK_USAGE } from './block.js';
 
 const USAGE = `usage: bsv-wire <command> [options]
 
@@ -22,6 +24,8 @@ type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
   connect: { run: runConnect, usage: CONNECT_USAGE },
+  headers: { run: runHeaders, usage: HEADERS_USAGE },
+  block: { run: runBlock, usage: BLOCK_USAGE },
   decode: { run: (args) => runCodec('decode', args), usage: USAGE },
   encode: { run: (args) => runCodec('encode', args), usage: USAGE },
 };
