@@ -4,6 +4,8 @@ import { CliError } from './common.js';
 import { runConnect, CONNECT_USAGE } from './connect.js';
 import { runHeaders, HEADERS_USAGE } from './headers.js';
 import { runBlock, BLOCK_USAGE } from './block.js';
+import { runSeeds, SEEDS_USAGE } from './seeds.js';
+import { runPeers, PEERS_USAGE } from './peers.js';
 
 const USAGE = `usage: bsv-wire <command> [options]
 
@@ -24,6 +26,8 @@ type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
   connect: { run: runConnect, usage: CONNECT_USAGE },
+  seeds: { run: runSeeds, usage: SEEDS_USAGE },
+  peers: { run: runPeers, usage: PEERS_USAGE },
   headers: { run: runHeaders, usage: HEADERS_USAGE },
   block: { run: runBlock, usage: BLOCK_USAGE },
   decode: { run: (args) => runCodec('decode', args), usage: USAGE },
