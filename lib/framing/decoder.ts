@@ -26,6 +26,12 @@ export interface FrameDecoderOptions {
   readonly shouldStream?: (header: FrameHeader) => boolean;
   /** Verify the sha256d checksum of legacy frames. Default true. extmsg frames are never verified. */
   readonly verifyChecksum?: boolean;
+  /**
+   * What a bad checksum does: 'fail' (default) throws and fails the decoder; 'drop' skips that
+   * frame with a `dropped` event and goes on, as the node does (the length was valid, so the
+   * next frame's start is known).
+   */
+  readonly badChecksum?: 'fail' | 'drop';
 }
 
 /** A payload up to this size gets its exact buffer at once; larger ones grow as bytes arrive. */
@@ -47,6 +53,7 @@ export class FrameDecoder {
   private readonly limits: Readonly<PayloadLimits>;
   private readonly shouldStream: (header: FrameHeader) => boolean;
   private readonly verifyChecksum: boolean;
+  private readonly dropBadChecksum: boolean;
 
   private phase: Phase = 'header';
   private readonly headerBytes = Buffer.alloc(EXTENDED_HEADER_SIZE);
@@ -67,6 +74,7 @@ export class FrameDecoder {
     this.limits = resolvePayloadLimits(opts.limits);
     this.shouldStream = opts.shouldStream ?? streamBlocks;
     this.verifyChecksum = opts.verifyChecksum ?? true;
+    this.dropBadChecksum = opts.badChecksum === 'drop';
   }
 
   /** Bytes the decoder holds: a partial header plus any payload buffer it allocated. */
@@ -231,11 +239,15 @@ export class FrameDecoder {
     if (this.verifyChecksum && !header.extended) {
       const actual = payload.length === 0 ? EMPTY_PAYLOAD_CHECKSUM : sha256d(payload).subarray(0, CHECKSUM_SIZE);
       if (!actual.equals(header.checksum)) {
-        throw new FramingError(
+        const error = new FramingError(
           header.command,
           'bad-checksum',
           `header says ${header.checksum.toString('hex')}, payload hashes to ${actual.toString('hex')}`,
         );
+        if (!this.dropBadChecksum) throw error;
+        events.push({ type: 'dropped', header, error });
+        this.finish();
+        return;
       }
     }
     events.push({ type: 'frame', header, payload });

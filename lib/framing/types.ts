@@ -1,3 +1,5 @@
+import type { FramingError } from '../errors.js';
+
 /** A decoded frame header (24 bytes, or 44 for extmsg). */
 export interface FrameHeader {
   /** The real command: for extmsg, the extended command. */
@@ -20,4 +22,6 @@ export type FrameEvent =
   | { readonly type: 'frame'; readonly header: FrameHeader; readonly payload: Buffer }
   | { readonly type: 'stream-start'; readonly header: FrameHeader }
   | { readonly type: 'stream-data'; readonly header: FrameHeader; readonly chunk: Buffer }
-  | { readonly type: 'stream-end'; readonly header: FrameHeader; readonly checksumOk: boolean };
+  | { readonly type: 'stream-end'; readonly header: FrameHeader; readonly checksumOk: boolean }
+  /** Only with `badChecksum: 'drop'`: a whole frame whose checksum failed was skipped; decoding goes on. */
+  | { readonly type: 'dropped'; readonly header: FrameHeader; readonly error: FramingError };

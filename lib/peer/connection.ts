@@ -131,6 +131,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     });
     this.decoder = new FrameDecoder({
       magic: opts.network.magic,
+      badChecksum: 'drop',
       limits: { default: opts.maxRecvPayloadLength ?? DEFAULT_MAX_RECV_PAYLOAD_LENGTH, ...opts.limits },
     });
     this.blocks = new BlockReceiver({ verifyMerkleRoot: opts.verifyMerkleRoot ?? true });
@@ -299,6 +300,10 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
             break;
           case 'stream-end':
             this.dispatchBlock(this.blocks.end(ev.checksumOk));
+            break;
+          case 'dropped':
+            this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
+            this.apply(this.protocol.protocolError(ev.error));
             break;
         }
       } catch (err) {

@@ -14,6 +14,8 @@ export const LEGACY_MAX_PROTOCOL_PAYLOAD_LENGTH = 1_048_576;
 export const DEFAULT_MAX_RECV_PAYLOAD_LENGTH = 2_097_152;
 const MAX_ADDR_ENTRIES = 1000;
 const MAX_HEADERS = 2000;
+/** Every this many dropped bad-checksum frames costs a point, like the node's flood rule. */
+const BAD_CHECKSUM_FLOOD = 100;
 
 export interface LocalVersion {
   readonly protocolVersion: number;
@@ -103,6 +105,7 @@ export class PeerProtocol {
   private gotVerack = false;
   private sentVerack = false;
   private gotProtoconf = false;
+  private badChecksums = 0;
   private startedAt = 0;
   private lastRecvAt = 0;
   private lastSendAt = 0;
@@ -176,6 +179,7 @@ export class PeerProtocol {
     if (err instanceof FramingError) {
       if (err.reason === 'bad-checksum') {
         // The node drops such messages and only scores floods of them.
+        if (++this.badChecksums % BAD_CHECKSUM_FLOOD === 0) this.punish('bad-checksum-flood', `${this.badChecksums} bad checksums`);
         return this.drain();
       }
       // Wrong magic, oversized length, unparseable header: the node bans at once.

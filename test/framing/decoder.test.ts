@@ -318,3 +318,18 @@ t.test('options are validated at construction', (t) => {
   t.throws(() => new FrameDecoder({ magic: MAGIC, limits: { block: -5 } }), RangeError);
   t.end();
 });
+
+t.test("badChecksum: 'drop' skips the bad frame with a dropped event and keeps decoding", (t) => {
+  const magic = Buffer.from('dab5bffa', 'hex');
+  const good = encodeFrame(magic, 'ping', Buffer.alloc(8, 1));
+  const bad = encodeFrame(magic, 'ping', Buffer.alloc(8, 2));
+  bad[20] ^= 0xff;
+  const decoder = new FrameDecoder({ magic, badChecksum: 'drop' });
+  const events = decoder.push(Buffer.concat([bad, good]));
+  t.same(events.map((e) => e.type), ['dropped', 'frame']);
+  const dropped = events[0]!;
+  t.equal(dropped.type === 'dropped' && dropped.error.reason, 'bad-checksum');
+  t.equal(decoder.error, undefined, 'the decoder is not failed');
+  t.throws(() => new FrameDecoder({ magic }).push(bad), { name: 'FramingError', reason: 'bad-checksum' }, "default 'fail' still throws");
+  t.end();
+});

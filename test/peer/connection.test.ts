@@ -166,6 +166,23 @@ t.test('a throwing app listener never escapes the connection', async (t) => {
   await conn.close();
 });
 
+t.test('a frame with a bad checksum is dropped and the connection goes on', async (t) => {
+  const [a, b] = duplexPair();
+  const peer = new ScriptedPeer(b);
+  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
+  await peer.handshake();
+  await conn.ready(5000);
+  const bad = encodeMessageFrame(regtest.magic, { command: 'ping', nonce: 1n });
+  bad[20] ^= 0xff;
+  peer.stream.write(bad);
+  peer.send({ command: 'ping', nonce: 2n });
+  const pong = await peer.next('pong');
+  t.equal(pong.nonce, 2n, 'only the intact ping is answered');
+  t.equal(conn.state, 'ready');
+  t.equal(conn.stats().receivedPerCommand.ping?.messages, 2, 'the dropped frame is still counted');
+  await conn.close();
+});
+
 t.test('oversized sends are refused before they reach the peer', async (t) => {
   const [a, b] = duplexPair();
   const peer = new ScriptedPeer(b);
