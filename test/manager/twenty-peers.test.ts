@@ -27,6 +27,8 @@ t.test('20 local peers from a loopback DNS seed: 8 outbound, one per netgroup', 
     dnsTimeoutMs: 5000,
     netgroup,
     feelerIntervalMs: 0,
+    // Just-closed peers may be dialed again at once (the default waits 10 min), so refilling needs no spare addresses.
+    retryDelayMs: 0,
     peerOptions: { userAgentPolicy: ACCEPT_ANY_UA },
   });
   t.teardown(async () => {
@@ -70,7 +72,9 @@ t.test('20 local peers from a loopback DNS seed: 8 outbound, one per netgroup', 
   t.equal(versions.length, 8, "the forwarded 'ready' event carries the peer");
   const tried = manager.store.list({ table: 'tried' });
   t.equal(tried.length, 8, 'the 8 moved to tried');
-  t.equal(manager.store.size, 20);
+  // A seed's addresses share one source group, so two may land on one bucket slot (then one is dropped).
+  t.equal(manager.store.size, discoveries[0]!.added, 'the store holds what discovery added');
+  t.ok(discoveries[0]!.added >= 16, `most seed addresses stored (${discoveries[0]!.added})`);
   // Each server saw at most one connection from us.
   t.equal(servers.reduce((n, s) => n + s.peers.length, 0), 8, 'no extra dials');
   t.ok(servers.filter((s) => s.getaddrs > 0).length === 8, 'we asked each outbound peer for addresses');
@@ -80,7 +84,6 @@ t.test('20 local peers from a loopback DNS seed: 8 outbound, one per netgroup', 
   await waitUntil(() => manager.stats().peers.filter((p) => p.type === 'outbound').length === 5, 10_000, 'trim to 5');
   t.pass('outbound target lowered to 5 at runtime');
   manager.setTargets({ outbound: 9 });
-  // 10 netgroups exist, but 3 just-closed addresses are within the retry delay; their partners are not.
   await waitUntil(() => manager.stats().peers.filter((p) => p.type === 'outbound' && p.state === 'ready').length === 9, 15_000, 'fill to 9');
   const after = manager.stats().peers.filter((p) => p.type === 'outbound');
   t.equal(new Set(after.map((p) => p.netgroup)).size, 9, 'still one per netgroup at 9');
