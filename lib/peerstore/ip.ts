@@ -134,6 +134,10 @@ export type NetgroupFunction = (host: string) => string;
  * One operator rarely controls many /16s, so keying buckets by group spreads an attacker thin.
  */
 export function defaultNetgroup(host: string): string {
+  if (!host.includes(':')) {
+    const v4 = parseIPv4Bytes(host); // the common case, without building a Buffer
+    return v4 ? `ipv4:${v4[0]}.${v4[1]}` : `name:${host.toLowerCase()}`;
+  }
   const ip = parseIp(host);
   if (!ip) return `name:${host.toLowerCase()}`;
   const v4 = embeddedIPv4(ip);

@@ -120,9 +120,10 @@ interface Entry {
   table: AddressTable;
   /** bucket * bucketSize + position, in the entry's table. */
   slot: number;
-  /** Where it goes in each table (fixed by key, address and source). */
+  /** Where it goes in the new table (fixed by key, address and source). */
   readonly newSlot: number;
-  readonly triedSlot: number;
+  /** Where it goes in the tried table; computed when first needed (most entries never get there). */
+  triedSlot: number | undefined;
 }
 
 /** The mutable history of an address. */
@@ -509,7 +510,7 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
 
   /** Puts an entry into its tried slot if free (used when restoring). */
   private placeInTried(entry: Entry): boolean {
-    const slot = entry.triedSlot;
+    const slot = this.triedSlotOf(entry);
     if (this.triedSlots.has(slot)) return false;
     entry.table = 'tried';
     entry.slot = slot;
@@ -521,7 +522,7 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
   private makeEntry(host: string, port: number, source: string, sourceGroup: string, history: History): Entry {
     const key = addressKey(host, port);
     const netgroup = this.netgroupOfIp(host);
-    const { newSlot, triedSlot } = this.placer.slots(key, netgroup, sourceGroup);
+    const newSlot = this.placer.newSlot(key, netgroup, sourceGroup);
     return {
       host,
       port,
@@ -537,14 +538,19 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
       table: 'new',
       slot: newSlot,
       newSlot,
-      triedSlot,
+      triedSlot: undefined,
     };
+  }
+
+  private triedSlotOf(entry: Entry): number {
+    entry.triedSlot ??= this.placer.triedSlot(entry.key, entry.netgroup);
+    return entry.triedSlot;
   }
 
   /** New -> tried. The tried occupant of the slot (succeeded less recently) is demoted to "new". */
   private moveToTried(entry: Entry, now: number): void {
     if (entry.table === 'new' && this.newSlots.get(entry.slot) === entry) this.newSlots.delete(entry.slot);
-    const slot = entry.triedSlot;
+    const slot = this.triedSlotOf(entry);
     const occupant = this.triedSlots.get(slot);
     entry.table = 'tried';
     entry.slot = slot;
