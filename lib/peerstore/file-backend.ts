@@ -36,7 +36,7 @@ export class FilePeerStoreBackend implements PeerStoreBackend {
   private readonly fileName: string;
   private readonly now: () => number;
   private readonly maxFileBytes: number;
-  private onWarning: PeerStoreWarningListener;
+  private readonly warningListeners: PeerStoreWarningListener[] = [];
   private tempCounter = 0;
 
   constructor(options: FileBackendOptions) {
@@ -47,12 +47,12 @@ export class FilePeerStoreBackend implements PeerStoreBackend {
     this.backupPath = `${this.filePath}.bak`;
     this.now = options.now ?? Date.now;
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
-    this.onWarning = options.onWarning ?? (() => {});
+    if (options.onWarning) this.warningListeners.push(options.onWarning);
   }
 
-  /** Sets where warnings go (the PeerStore forwards them to its 'warning' event). */
-  setWarningListener(listener: PeerStoreWarningListener): void {
-    this.onWarning = listener;
+  /** Adds a place warnings go (the PeerStore forwards them to its 'warning' event). */
+  addWarningListener(listener: PeerStoreWarningListener): void {
+    this.warningListeners.push(listener);
   }
 
   async load(): Promise<StoreSnapshot | undefined> {
@@ -195,10 +195,12 @@ export class FilePeerStoreBackend implements PeerStoreBackend {
   }
 
   private warn(warning: PeerStoreWarning): void {
-    try {
-      this.onWarning(warning);
-    } catch {
-      // A throwing listener must not turn a recoverable load into a crash.
+    for (const listener of this.warningListeners) {
+      try {
+        listener(warning);
+      } catch {
+        // A throwing listener must not turn a recoverable load into a crash.
+      }
     }
   }
 }

@@ -189,8 +189,9 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
     if (options.backend) {
       this.backend = options.backend;
     } else if (options.dataDir !== undefined) {
-      this.backend = new FilePeerStoreBackend({ dataDir: options.dataDir, onWarning: emitWarning, now: this.now });
+      this.backend = new FilePeerStoreBackend({ dataDir: options.dataDir, now: this.now });
     }
+    this.backend?.addWarningListener?.(emitWarning);
   }
 
   // ---- addresses ----

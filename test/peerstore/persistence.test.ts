@@ -350,3 +350,17 @@ t.test('a snapshot that no longer fits smaller tables drops entries with a warni
   t.equal(warnings[0]?.code, 'entries-dropped');
   t.end();
 });
+
+t.test("a backend's warnings reach the store's 'warning' event", async (t) => {
+  const dir = t.testdir({ 'peers.json': 'not a peers file' });
+  const clock = new FakeClock();
+  const store = new PeerStore({ backend: new FilePeerStoreBackend({ dataDir: dir, now: clock.now }), now: clock.now });
+  const seen: PeerStoreWarning[] = [];
+  store.on('warning', (w) => seen.push(w));
+  await store.load();
+  t.same(
+    seen.map((w) => [w.code, w.movedTo]),
+    [['corrupt-file', join(dir, `peers.json.corrupt-${clock.time}`)]],
+  );
+  t.equal(store.size, 0);
+});
