@@ -290,7 +290,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
       peers: this.peers.map((p) => p.stats()),
       slots: this.slots.counts(),
       limits: this.slots.currentLimits(),
-      store: this.store.counts(),
+      store: this.storeValue?.counts() ?? { new: 0, tried: 0, total: 0, bans: 0 },
       listening: this.listenAddress,
     };
   }
