@@ -3,6 +3,7 @@ import { EventEmitter } from 'eventemitter3';
 import { BanList, DEFAULT_BAN_MS, DEFAULT_MAX_BANS, type BanOptions } from './bans.js';
 import { BucketPlacer, checkGeometry, DEFAULT_GEOMETRY, type BucketGeometry } from './buckets.js';
 import { FilePeerStoreBackend } from './file-backend.js';
+import { SlotTable } from './slot-table.js';
 import { addressKey, canonicalIp, defaultNetgroup, splitHostPort, type NetgroupFunction } from './ip.js';
 import type {
   AddressTable,
@@ -29,6 +30,7 @@ const RECENT_TRY_GRACE_MS = MINUTE; // never "terrible" right after a try
 export const DEFAULT_FLUSH_INTERVAL_MS = 15 * MINUTE;
 export const DEFAULT_RETRY_DELAY_MS = 10 * MINUTE;
 export const DEFAULT_TRIED_RATIO = 0.7;
+const SELECT_PROBES = 64;
 
 /** An address to learn, as it comes from an `addr` message, a DNS seed or the user. */
 export interface PeerAddressInput {
@@ -150,8 +152,8 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
   private key: Buffer;
   private placer: BucketPlacer;
   private readonly entries = new Map<string, Entry>();
-  private readonly newSlots = new Map<number, Entry>();
-  private readonly triedSlots = new Map<number, Entry>();
+  private readonly newSlots = new SlotTable<Entry>();
+  private readonly triedSlots = new SlotTable<Entry>();
   private dirty = false;
   private flushChain: Promise<unknown> = Promise.resolve();
   private flushTimer: NodeJS.Timeout | undefined;
@@ -326,9 +328,24 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
     }
     const eligible = (e: Entry): boolean =>
       !excludedGroups.has(e.netgroup) && !excludedKeys.has(e.key) && !(retryDelayMs > 0 && e.lastTry > 0 && now - e.lastTry < retryDelayMs);
+    // Random probes first, as addrman does: O(1) each, and the table choice and the 0.66^attempts
+    // acceptance give the intended distribution. Only when excluded or failing entries make probes
+    // miss does it fall back to scanning every candidate.
+    const tables = [table === 'new' ? undefined : this.triedSlots, table === 'tried' ? undefined : this.newSlots];
+    for (let probe = 0; probe < SELECT_PROBES; probe++) {
+      const [tried, fresh] = tables;
+      let from: SlotTable<Entry> | undefined;
+      if (!tried || tried.size === 0) from = fresh;
+      else if (!fresh || fresh.size === 0) from = tried;
+      else from = this.random() < triedRatio ? tried : fresh;
+      const pick = from?.pick(this.random);
+      if (!pick) return undefined; // both tables empty
+      if (!eligible(pick) || this.random() >= failureWeight(pick)) continue;
+      if (!this.bans.find(pick.host, now)) return this.view(pick);
+    }
+
     const tried = table === 'new' ? [] : [...this.triedSlots.values()].filter(eligible);
     const fresh = table === 'tried' ? [] : [...this.newSlots.values()].filter(eligible);
-
     // Bans are checked only on the drawn entry: a ban scan per candidate would cost far more.
     for (;;) {
       let pool: Entry[];
@@ -577,7 +594,7 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
   private weightedIndex(pool: readonly Entry[]): number {
     let total = 0;
     const weights = pool.map((e) => {
-      const w = 0.66 ** Math.min(e.attempts, 8);
+      const w = failureWeight(e);
       total += w;
       return w;
     });
@@ -588,6 +605,11 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
     }
     return pool.length - 1;
   }
+}
+
+/** addrman's de-weighting of addresses that keep failing: 0.66 per failure, down to 0.66^8. */
+function failureWeight(e: Entry): number {
+  return 0.66 ** Math.min(e.attempts, 8);
 }
 
 function checkKey(key: Buffer): Buffer {
