@@ -13,6 +13,7 @@ import type { PeerConnectionOptions, PeerEvents } from '../peer/connection.js';
 import { systemClock, type Clock } from '../peer/clock.js';
 import { PeerError, type CloseReason } from '../peer/reasons.js';
 import { DEFAULT_TIMEOUTS } from '../peer/protocol.js';
+import { assertSendableUserAgent } from '../peer/user-agent.js';
 import { ConnectionSlots, type SlotCounts, type SlotHandle, type SlotKind, type SlotLimits } from './slots.js';
 import { decideEviction, type EvictionOptions } from './eviction.js';
 import { AddrRateLimiter, type AddrRateOptions } from './addr-rate.js';
@@ -182,6 +183,8 @@ export class Manager extends EventEmitter<ManagerEvents> {
     this.proxyMode = options.proxy !== undefined;
     this.dialer = options.dialer ?? (options.proxy ? socksDialer(options.proxy) : tcpDialer());
     for (const p of options.peers ?? []) parseTarget(p, this.network.defaultPort);
+    // Checked here rather than in every connection's constructor, where it would fail late.
+    if (options.peerOptions?.userAgent !== undefined) assertSendableUserAgent(options.peerOptions.userAgent);
   }
 
   /** The PeerStore (available once start() has loaded it). */
@@ -284,6 +287,11 @@ export class Manager extends EventEmitter<ManagerEvents> {
     return entry;
   }
 
+  /** Slots held per kind (cheap; stats() also snapshots every peer). */
+  slotCounts(): SlotCounts {
+    return this.slots.counts();
+  }
+
   /** Per-peer snapshots (like getpeerinfo), slot counts and store counts. */
   stats(): ManagerStats {
     return {
@@ -340,7 +348,12 @@ export class Manager extends EventEmitter<ManagerEvents> {
         stream.destroy();
         throw new AbortError('manager stopped');
       }
-      peer = this.adopt(stream, 'outbound', type, slot, { address: host, port }, netgroup, { host, port });
+      try {
+        peer = this.adopt(stream, 'outbound', type, slot, { address: host, port }, netgroup, { host, port });
+      } catch (err) {
+        stream.destroy();
+        throw err;
+      }
       const handshakeMs = this.options.peerOptions?.timeouts?.handshakeMs ?? DEFAULT_TIMEOUTS.handshakeMs;
       await peer.ready(handshakeMs + 5000);
       return peer;
@@ -500,7 +513,14 @@ export class Manager extends EventEmitter<ManagerEvents> {
       this.rejecting++;
       socket.once('close', () => this.rejecting--);
     }
-    this.adopt(socket, 'inbound', 'inbound', slot, { address: host, port: socket.remotePort ?? 0 }, this.store.netgroupOf(host), undefined);
+    try {
+      this.adopt(socket, 'inbound', 'inbound', slot, { address: host, port: socket.remotePort ?? 0 }, this.store.netgroupOf(host), undefined);
+    } catch (err) {
+      // A bad peer option (e.g. user agent) throws in the constructor: never leak the slot.
+      slot?.release();
+      socket.destroy();
+      this.safeEmit('warning', { code: 'inbound-failed', message: String(err), error: err });
+    }
   }
 
   /** Evict one inbound peer per the heuristics; false when all are protected. */
