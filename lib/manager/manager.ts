@@ -224,6 +224,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
         this.listener = await listen({ host: this.options.listen.host, port: this.options.listen.port }, (socket) => this.onInbound(socket));
       } catch (err) {
         this.running = false;
+        if (this.ownsStore) await this.storeValue.stop().catch(() => {});
         throw err;
       }
     }

@@ -89,3 +89,16 @@ t.test('options are checked; stop() before start() and twice is harmless', async
   await Promise.all([m.stop(), m.stop()]);
   t.equal(m.peers.length, 0);
 });
+
+t.test('start() rejects when the listen address is taken, and can be retried', async (t) => {
+  const first = new Manager({ ...common, outbound: 0, listen: { host: '127.0.0.1', port: 0 } });
+  await first.start();
+  t.teardown(() => first.stop());
+  const port = first.listenAddress!.port;
+  const second = new Manager({ ...common, outbound: 0, listen: { host: '127.0.0.1', port } });
+  await t.rejects(second.start(), { code: 'address-in-use' });
+  await first.stop();
+  await second.start();
+  t.equal(second.listenAddress!.port, port, 'started once the port was free');
+  await second.stop();
+});
