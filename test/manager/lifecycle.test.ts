@@ -102,3 +102,43 @@ t.test('start() rejects when the listen address is taken, and can be retried', a
   t.equal(second.listenAddress!.port, port, 'started once the port was free');
   await second.stop();
 });
+
+t.test('a banned address in the store is never dialed', async (t) => {
+  const { servers } = await startTestPeersOnOnePort(() => network, ['127.0.0.9', '127.0.0.10']);
+  const netgroup = octetNetgroup(100);
+  const store = new PeerStore({ netgroup });
+  for (const s of servers) store.add([{ host: s.host, port: s.port }], 'x');
+  store.ban('127.0.0.9', { reason: 'test' });
+  const manager = new Manager({ ...common, store, outbound: 2, netgroup, retryDelayMs: 0, maintainIntervalMs: 20 });
+  t.teardown(async () => {
+    await manager.stop();
+    await Promise.all(servers.map((s) => s.close()));
+  });
+  await manager.start();
+  await waitUntil(() => manager.peers.some((p) => p.state === 'ready'), 5000, 'the unbanned peer');
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(manager.peers.map((p) => p.remoteAddress), ['127.0.0.10']);
+  t.equal(servers[0]!.peers.length, 0, 'the banned server never saw a connection');
+  // Banning a connected peer closes it.
+  manager.ban('127.0.0.10/32', { reason: 'by hand' });
+  await waitUntil(() => manager.peers.length === 0, 5000, 'banned peer closed');
+  t.ok(store.isBanned('127.0.0.10'));
+});
+
+t.test('failing DNS seeds are reported and the Manager carries on', async (t) => {
+  const { TestDnsServer } = await import('../helpers/dns-server.js');
+  const dns = await TestDnsServer.start({ zone: { 'seed.fail.test': { mode: 'servfail' } } });
+  const net2 = defineNetwork({ name: 'manager-dnsfail', magic: 'c5c6c7c8', defaultPort: 18996, dnsSeeds: ['seed.fail.test'] });
+  const manager = new Manager({ network: net2, dnsServers: [dns.address], dnsRetries: 0, dnsTimeoutMs: 2000, feelerIntervalMs: 0 });
+  t.teardown(async () => {
+    await manager.stop();
+    await dns.close();
+  });
+  const events: { found: number; failures: readonly string[] }[] = [];
+  manager.on('discovery', (e) => events.push(e));
+  await manager.start();
+  await waitUntil(() => events.length === 1, 10_000, 'discovery event');
+  t.equal(events[0]!.found, 0);
+  t.match(events[0]!.failures[0], /SERVFAIL|seed\.fail\.test/);
+  t.equal(manager.stats().slots.outbound, 0, 'nothing to dial');
+});
