@@ -1,0 +1,93 @@
+// Every example runs against the real regtest node with --duration and its output is checked.
+// Transactions are real: mature coinbases spent with the bsv package and relayed by the node.
+import t from 'tap';
+import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
+import { startMicrosocks } from '../helpers/socks.js';
+import { sendSpend } from './fixtures/regtest-tx.js';
+import { startProcess, type CliRun } from './fixtures/run-cli.js';
+
+let node: RegtestNode;
+let height = 0;
+
+t.before(async () => {
+  node = await startRegtestNode();
+  // 101 blocks: the coinbases of blocks 1 and up are spendable.
+  await node.mine(105);
+  height = 105;
+});
+t.teardown(() => node?.stop());
+
+function example(name: string, args: string[]): CliRun {
+  return startProcess(process.execPath, ['--import', 'tsx', `examples/${name}`, ...args], { killAfterMs: 90_000 });
+}
+
+const peerArgs = (): string[] => ['--network', 'regtest', '--peer', `127.0.0.1:${node.p2pPort}`];
+
+t.test('spv-headers: syncs from genesis with PoW checks, then follows a new block', async (t) => {
+  const run = example('spv-headers.ts', [...peerArgs(), '--duration', '12']);
+  await run.waitForLine((l) => l.startsWith(`synced to height ${height} (`), 30_000, 'the initial sync');
+  const [mined] = await node.mine(1);
+  height++;
+  await run.waitForLine((l) => l === `new header ${height} ${mined}`, 15_000, 'the new header');
+  const result = await run.done;
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, new RegExp(`synced to height ${height - 1} \\([0-9a-f]{64}\\) in [\\d.]+ s, proof of work checked`));
+  t.match(result.stdout, `new header ${height} ${mined}`);
+  t.match(result.stdout.trim().split('\n').at(-1), `stopped at height ${height}`);
+});
+
+t.test('mempool-watch: a transaction sent to the node is announced, then fetched', async (t) => {
+  const run = example('mempool-watch.ts', [...peerArgs(), '--duration', '12']);
+  await run.waitForLine((l) => l.startsWith('connected 127.0.0.1:') && l.endsWith('/bcash:1.1.1/'), 30_000, 'the connection');
+  const txid = await sendSpend(node, 1);
+  await run.waitForLine((l) => l === `tx ${txid} announced by 127.0.0.1:${node.p2pPort}`, 15_000, 'the announcement');
+  const fetched = await run.waitForLine((l) => l.startsWith(`fetched ${txid}:`), 15_000, 'the fetched tx');
+  t.match(fetched, /: \d+ bytes, 1 inputs, 3 outputs, \d+ satoshis out$/);
+  const result = await run.done;
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout.trim().split('\n').at(-1), /^stopped after [1-9]\d* transactions$/);
+});
+
+t.test('block-indexer: a new block with a real spend is streamed and its outputs counted by type', async (t) => {
+  const run = example('block-indexer.ts', [...peerArgs(), '--duration', '12']);
+  await run.waitForLine((l) => l.startsWith('connected 127.0.0.1:'), 30_000, 'the connection');
+  const txid = await sendSpend(node, 2);
+  const [mined] = await node.mine(1);
+  height++;
+  const line = await run.waitForLine((l) => l.startsWith(`block ${mined}:`), 15_000, 'the indexed block');
+  const block = (await node.rpc('getblock', [mined, true])) as { tx: string[]; size?: number };
+  t.ok(block.tx.includes(txid), 'the spend was mined');
+  // The mempool-watch spend may be mined here too. Coinbase: one P2PKH output to the mining key.
+  // Each spend: P2PKH, OP_FALSE OP_RETURN, P2PKH change.
+  const spends = block.tx.length - 1;
+  t.ok(spends >= 1);
+  t.match(line, new RegExp(`: ${block.tx.length} txs, ${block.size ?? '\\d+'} bytes, outputs p2pkh=${1 + 2 * spends} op_return=${spends}, merkle root ok$`));
+  const result = await run.done;
+  t.equal(result.code, 0, result.stderr);
+});
+
+t.test('tor: the same connection through a SOCKS5 proxy (microsocks)', async (t) => {
+  const proxy = await startMicrosocks();
+  t.teardown(() => proxy.stop());
+  const via = `socks5://127.0.0.1:${proxy.port}`;
+  const run = example('tor.ts', [...peerArgs(), '--proxy', via, '--duration', '10']);
+  const connected = await run.waitForLine((l) => l.startsWith('connected through'), 30_000, 'the proxied connection');
+  t.equal(connected, `connected through ${via} to 127.0.0.1:${node.p2pPort}: /bcash:1.1.1/ height ${height}`);
+  const [mined] = await node.mine(1);
+  height++;
+  await run.waitForLine((l) => l === `block ${mined} from 127.0.0.1`, 15_000, 'the block announcement');
+  const result = await run.done;
+  t.equal(result.code, 0, result.stderr);
+});
+
+t.test('headers-and-txs (the README example) still connects and prints announced blocks', async (t) => {
+  const run = example('headers-and-txs.ts', ['127.0.0.1', String(node.p2pPort), '--network', 'regtest']);
+  await run.waitForLine((l) => l === `connected to /bcash:1.1.1/ at height ${height}`, 30_000, 'the connection');
+  const [mined] = await node.mine(1);
+  height++;
+  await run.waitForLine((l) => l === `block ${mined}`, 15_000, 'the announced block');
+  run.child.kill('SIGINT');
+  const result = await run.done;
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /closed: local/);
+});
