@@ -32,11 +32,19 @@ export async function runBlock(args: string[]): Promise<number> {
   const timeoutMs = parseDurationMs(values.timeout) ?? 600_000;
 
   // Each txid goes straight to stdout; while stdout is full the socket is paused (input backpressure).
+  // One drain promise is shared by every transaction written while stdout is full.
+  let draining: Promise<void> | undefined;
   const onBlockTransaction = (tx: BlockTransactionEvent): Promise<void> | undefined => {
     if (!tx.blockHash.equals(wanted)) return undefined;
     const line = json ? JSON.stringify({ event: 'tx', index: tx.index, txid: toDisplayHex(tx.txid), size: tx.raw.length }) : toDisplayHex(tx.txid);
-    if (process.stdout.write(`${line}\n`)) return undefined;
-    return new Promise((resolve) => process.stdout.once('drain', () => resolve()));
+    if (process.stdout.write(`${line}\n`) || draining) return draining;
+    draining = new Promise((resolve) =>
+      process.stdout.once('drain', () => {
+        draining = undefined;
+        resolve();
+      }),
+    );
+    return draining;
   };
   const session = sessionOptionsFrom(networkFrom(values), values, { outbound: 2 });
   const manager = await createManager({ ...session, peerOptions: { onBlockTransaction } });
