@@ -84,15 +84,16 @@ export function networkFrom(values: { network?: string; seed?: string[]; port?: 
   return { network, dnsServers };
 }
 
-export function parsePort(text: string, what: string): number {
-  if (!/^[0-9]{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) throw new CliError(`${what}: bad port ${JSON.stringify(text)}`, 2);
+/** 1..65535; 0 too when `allowZero` (listen on any free port). */
+export function parsePort(text: string, what: string, allowZero = false): number {
+  if (!/^[0-9]{1,5}$/.test(text) || Number(text) < (allowZero ? 0 : 1) || Number(text) > 65535) throw new CliError(`${what}: bad port ${JSON.stringify(text)}`, 2);
   return Number(text);
 }
 
 /** "host:port", "[v6]:port", or a bare host (then the default port). */
-export function parseHostPort(text: string, defaultPort: number | undefined, what: string): { host: string; port: number } {
+export function parseHostPort(text: string, defaultPort: number | undefined, what: string, allowZeroPort = false): { host: string; port: number } {
   const split = splitHostPort(text);
-  if (split) return { host: split.host, port: parsePort(String(split.port), what) };
+  if (split) return { host: split.host, port: parsePort(String(split.port), what, allowZeroPort) };
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
   if (defaultPort === undefined || bare === '' || /[\s/]/.test(bare) || (bare.includes(':') && isIP(bare) !== 6)) {
     throw new CliError(`${what}: expected host:port, got ${JSON.stringify(text)}`, 2);

@@ -12,7 +12,7 @@ export const CONNECT_USAGE = `usage: bsv-wire connect [options]
   --proxy socks5://[user:pass@]host:port   everything through the proxy, no local DNS
   --outbound N            outbound connections to hold (default 8)
   --inbound N             inbound connections to accept with --listen (default 8)
-  --listen HOST:PORT      accept inbound connections
+  --listen HOST:PORT      accept inbound connections (port 0: any free port, shown in the "listening" event)
   --datadir DIR           where the peer store lives (default ~/.bsv-wire/<network>)
   --dns-server HOST:PORT  resolver for the DNS seeds (repeatable; default the system's)
   --seed NAME             DNS seed name to use instead of the network's (repeatable)

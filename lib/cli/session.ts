@@ -41,7 +41,7 @@ export function sessionOptionsFrom(
     // --peer means "only these peers": no outbound slots to fill from discovery unless asked for.
     outbound: parseCount(values.outbound, '--outbound', peers.length > 0 ? 0 : defaults.outbound),
     inbound: parseCount(values.inbound, '--inbound', values.listen ? 8 : 0),
-    listen: values.listen === undefined ? undefined : parseHostPort(values.listen, undefined, '--listen'),
+    listen: values.listen === undefined ? undefined : parseHostPort(values.listen, undefined, '--listen', true),
   };
 }
 

@@ -9,14 +9,17 @@ import { regtest } from '../../lib/networks.js';
 import { PeerStore } from '../../lib/peerstore/index.js';
 import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
+import { startRecordingSocks } from '../helpers/socks.js';
 import { jsonEvents, runCli, startCli, tempDir } from './fixtures/run-cli.js';
+import { sendSpend } from './fixtures/regtest-tx.js';
 
 let node: RegtestNode;
 let height = 0;
 
 t.before(async () => {
   node = await startRegtestNode();
-  await node.mine(25);
+  // Over 100 blocks, so the first coinbases can be spent into a block with several transactions.
+  await node.mine(105);
   height = (await node.rpc('getblockcount')) as number;
 });
 t.teardown(() => node?.stop());
@@ -83,6 +86,39 @@ t.test('connect finds the node through a DNS seed on the loopback DNS server', a
   t.ok(dns.queries.some((q) => q.name === 'seed.regtest.bsv-wire.test' && q.type === 'A'), 'the seed name was asked of our DNS server');
 });
 
+t.test('connect --proxy sends peer names to the SOCKS5 proxy (no local DNS) with credentials; --listen accepts inbound peers', async (t) => {
+  const proxy = await startRecordingSocks({ target: { host: '127.0.0.1', port: node.p2pPort }, requireAuth: true });
+  t.teardown(() => proxy.stop());
+  const dataDir = tempDir(t);
+  const run = startCli([
+    'connect',
+    '--network', 'regtest',
+    '--proxy', `socks5://alice:s%40cret@127.0.0.1:${proxy.port}`,
+    '--peer', 'node.regtest.invalid:18444',
+    '--listen', '127.0.0.1:0',
+    '--inbound', '3',
+    '--json',
+    '--duration', '30',
+    '--datadir', dataDir,
+  ]);
+  const listening = JSON.parse(await run.waitForLine((l) => l.includes('"event":"listening"'), 15_000, 'the listening event')) as { address: string };
+  const handshake = JSON.parse(await run.waitForLine((l) => l.includes('"event":"handshake"') && l.includes('node.regtest.invalid'), 20_000, 'the proxied handshake'));
+  t.match(handshake, { peer: 'node.regtest.invalid:18444', direction: 'outbound', userAgent: '/bcash:1.1.1/' });
+  t.match(proxy.requests[0], { addressType: 'domain', host: 'node.regtest.invalid', port: 18444, username: 'alice', password: 's@cret' });
+
+  const port = Number(listening.address.split(':').at(-1));
+  t.ok(port > 0, `listening on ${listening.address}`);
+  const visitor = new Manager({ network: regtest, outbound: 0, peers: [`127.0.0.1:${port}`], discover: false, feelerIntervalMs: 0 });
+  await visitor.start();
+  t.teardown(() => visitor.stop());
+  const inbound = JSON.parse(await run.waitForLine((l) => l.includes('"event":"handshake"') && l.includes('"direction":"inbound"'), 20_000, 'the inbound handshake'));
+  t.match(inbound, { type: 'inbound', userAgent: '/bsv-wire:0.1.0/' });
+  run.child.kill('SIGINT');
+  const result = await run.done;
+  t.equal(result.code, 0, result.stderr);
+  t.equal(proxy.requests.length, 1, 'only the peer was dialed, through the proxy');
+});
+
 t.test('plain log lines when stdout is not a terminal', async (t) => {
   const result = await runCli(['connect', '--network', 'regtest', '--peer', `127.0.0.1:${node.p2pPort}`, '--duration', '2', '--datadir', tempDir(t)]);
   t.equal(result.code, 0, result.stderr);
@@ -122,8 +158,11 @@ t.test('headers --to tip reaches the node height, checks PoW (bits 0x207fffff) a
 
 t.test('block HASH lists the same txids as the node, then a summary', async (t) => {
   const dir = tempDir(t);
-  const hash = (await node.rpc('getblockhash', [3])) as string;
+  const spends = [await sendSpend(node, 1), await sendSpend(node, 2), await sendSpend(node, 3)];
+  const [hash] = (await node.mine(1)) as [string];
   const rpcBlock = (await node.rpc('getblock', [hash, true])) as { tx: string[]; size: number };
+  t.equal(rpcBlock.tx.length, 4, 'coinbase and three spends');
+  t.same(rpcBlock.tx.slice(1).sort(), [...spends].sort());
   const plain = await runCli(['block', hash, '--network', 'regtest', '--peer', `127.0.0.1:${node.p2pPort}`, '--datadir', dir]);
   t.equal(plain.code, 0, plain.stderr);
   const lines = plain.stdout.trim().split('\n');
