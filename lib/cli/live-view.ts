@@ -46,7 +46,7 @@ function cells(p: LivePeerRow): string[] {
     p.state === 'ready' ? (p.userAgent ?? '') : `(${p.state})`,
     p.version === undefined ? '' : String(p.version),
     p.services === undefined ? '' : `0x${p.services.toString(16)}`,
-    p.height === undefined ? '' : String(p.height),
+    p.height === undefined || p.height < 0 ? '-' : String(p.height),
     p.rttMs === undefined ? '' : `${Math.round(p.rttMs)}ms`,
     formatBytes(p.bytesIn),
     formatBytes(p.bytesOut),
