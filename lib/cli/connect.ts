@@ -60,14 +60,17 @@ function plainReporter(): Reporter {
 function liveReporter(manager: Manager, tracker: ConnectTracker, startedAt: number): Reporter {
   const screen = new LiveScreen(process.stdout);
   const events: string[] = [];
-  const draw = (): void => screen.draw(renderLiveView(liveState(manager, tracker, startedAt, events), screen.size));
+  let closed = false;
+  const draw = (): void => {
+    if (!closed) screen.draw(renderLiveView(liveState(manager, tracker, startedAt, events), screen.size));
+  };
   const timer = setInterval(draw, REFRESH_MS);
   const onResize = (): void => draw();
   process.stdout.on('resize', onResize);
   let queued = false;
   return {
     event(e) {
-      if (e.event === 'start' || e.event === 'stop') return;
+      if (closed || e.event === 'start' || e.event === 'stop') return;
       events.push(`${new Date().toISOString().slice(11, 19)} ${describeEvent(e)}`);
       if (events.length > MAX_EVENTS) events.shift();
       // Redraw soon, at most once per tick, so bursts of events cost one frame.
@@ -80,6 +83,7 @@ function liveReporter(manager: Manager, tracker: ConnectTracker, startedAt: numb
       }
     },
     close() {
+      closed = true;
       clearInterval(timer);
       process.stdout.off('resize', onResize);
       screen.close();
@@ -158,12 +162,19 @@ export async function runConnect(args: string[]): Promise<number> {
     stopWatching();
     stop.dispose();
   }
+  // The terminal is given back first: a second Ctrl-C during shutdown then kills a clean screen.
+  if (live) {
+    reporter.close();
+    process.stdout.write('stopping: closing peers, saving the peer store\n');
+  }
   // Graceful: peers closed, listener closed, store flushed.
   await manager.stop();
-  const totals = tracker.totals();
-  reporter.event({ event: 'stop', cause, uptimeMs: Date.now() - startedAt, ...totals, blocks: tracker.blocksAnnounced, txs: tracker.txsAnnounced });
-  reporter.close();
-  if (live && !fatal) process.stdout.write(`${describeEvent({ event: 'stop', cause, uptimeMs: Date.now() - startedAt, ...totals, blocks: tracker.blocksAnnounced, txs: tracker.txsAnnounced })}\n`);
+  const stopped: ConnectEvent = { event: 'stop', cause, uptimeMs: Date.now() - startedAt, ...tracker.totals(), blocks: tracker.blocksAnnounced, txs: tracker.txsAnnounced };
+  if (live) process.stdout.write(`${describeEvent(stopped)}\n`);
+  else {
+    reporter.event(stopped);
+    reporter.close();
+  }
   if (fatal) throw fatal;
   return 0;
 }

@@ -90,5 +90,7 @@ t.test('connect on a pseudo-terminal draws the live view in place', async (t) =>
   t.match(cells.at(-1), /^\ds$/, 'connected time');
   t.ok(lines.includes('last events:'));
   t.ok(lines.some((l) => /^\d\d:\d\d:\d\d handshake 127\.0\.0\.1:\d+ outbound \/bcash:1\.1\.1\//.test(l)), 'the handshake in the last events');
-  t.match(raw.split('\x1b[?1049l').at(-1), /stop \(duration\) after 4s: \d+ bytes in/, 'a summary line on the normal screen');
+  const after = raw.split('\x1b[?1049l').at(-1)!.replace(/\r/g, '');
+  t.match(after, /^stopping: closing peers, saving the peer store\nstop \(duration\) after 4s: \d+ bytes in/, 'the normal screen is back before shutdown, then a summary');
+  t.notMatch(after, /\x1b\[\?1049h/, 'no frame drawn after the screen was given back');
 });
