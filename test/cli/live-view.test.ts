@@ -94,3 +94,18 @@ t.test('connect on a pseudo-terminal draws the live view in place', async (t) =>
   t.match(after, /^stopping: closing peers, saving the peer store\nstop \(duration\) after 4s: \d+ bytes in/, 'the normal screen is back before shutdown, then a summary');
   t.notMatch(after, /\x1b\[\?1049h/, 'no frame drawn after the screen was given back');
 });
+
+t.test('headers on a pseudo-terminal shows a progress bar with headers per second', async (t) => {
+  t.ok(haveScript, 'util-linux script is installed');
+  if (!haveScript) return;
+  const node = await startRegtestNode();
+  t.teardown(() => node.stop());
+  await node.mine(30);
+  const dataDir = tempDir(t);
+  const command = `stty cols 120 rows 30; exec '${process.execPath}' '${BIN}' headers --to tip --network regtest --peer 127.0.0.1:${node.p2pPort} --datadir '${dataDir}'`;
+  const result = await startProcess('script', ['-qec', command, '/dev/null'], { cwd: ROOT, killAfterMs: 60_000 }).done;
+  t.equal(result.code, 0, result.stderr);
+  const screen = result.stdout.replace(/\r\x1b\[K/g, '\n').replace(/\r/g, '');
+  t.match(screen, /\[#{30}\] 100\.0% height 30\/30  \d+ headers\/s/, 'a full progress bar');
+  t.match(screen, /synced 30 headers to height 30 \([0-9a-f]{64}\) in \S+, \d+ headers\/s, linkage and proof of work checked/);
+});
