@@ -3,8 +3,8 @@ export { ConnectionSlots, DEFAULT_SLOT_LIMITS, SLOT_KINDS, type SlotHandle, type
 export { selectEvictionVictim, decideEviction, DEFAULT_EVICTION_OPTIONS, type EvictionCandidate, type EvictionOptions, type EvictionDecision, type ProtectionReason } from './eviction.js';
 export { AddrRateLimiter, DEFAULT_ADDR_BURST, DEFAULT_ADDR_RATE_PER_SECOND, type AddrRateOptions } from './addr-rate.js';
 export { ManagedPeer, type ManagedPeerSnapshot, type PeerEventForwarder } from './managed-peer.js';
+export { Manager } from './manager.js';
 export {
-  Manager,
   DEFAULT_OUTBOUND_TARGET,
   DEFAULT_INBOUND_LIMIT,
   DEFAULT_FEELER_INTERVAL_MS,
@@ -16,4 +16,4 @@ export {
   type ManagedPeerOptions,
   type DiscoveryEvent,
   type EvictionEvent,
-} from './manager.js';
+} from './options.js';
