@@ -32,6 +32,16 @@ t.test('every seed query goes to --dns-server; a refusing resolver gives the sam
   t.match(events.at(-1), { event: 'stop', cause: 'error' });
 });
 
+t.test('through an unreachable proxy: address fetch of every seed fails, one line, exit 1', async (t) => {
+  const port = await closedPort();
+  const r = await runCli(['connect', '--proxy', `socks5://127.0.0.1:${port}`, '--datadir', tempDir(t)]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, ONE_LINE);
+  t.match(r.stderr, /^bsv-wire connect: address fetch through the proxy failed: .*proxy unreachable.*; no peers known; try --peer\n$/);
+  const fetches = r.stdout.split('\n').filter((l) => / discovery address-fetch /.test(l));
+  t.equal(fetches.length, mainnet.dnsSeeds.length, 'each seed name was handed to the proxy, none resolved locally');
+});
+
 t.test('headers and block fail the same way', async (t) => {
   const port = await closedPort();
   const dir = tempDir(t);
