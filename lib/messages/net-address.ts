@@ -1,6 +1,9 @@
 import type { PayloadReader } from '../encoding/reader.js';
 import type { PayloadWriter } from '../encoding/writer.js';
 import { EncodeError } from '../errors.js';
+import { formatIp, isIPv4Mapped, parseIp } from '../ip.js';
+
+export { isIPv4Mapped };
 import { toJson, type JsonFields, type JsonObject } from './json.js';
 
 /** Bytes of a net_addr without time (services 8 + ip 16 + port 2), as in `version`. */
@@ -13,8 +16,6 @@ export interface NetAddress {
   readonly ip: Buffer;
   readonly port: number;
 }
-
-const IPV4_MAPPED_PREFIX = Buffer.from('00000000000000000000ffff', 'hex');
 
 export function readNetAddress(r: PayloadReader, field: string): NetAddress {
   return {
@@ -50,61 +51,13 @@ export function ipFromJSON(f: JsonFields, key: string, field: string): Buffer {
   }
 }
 
-/** True for `::ffff:a.b.c.d`. */
-export function isIPv4Mapped(ip: Buffer): boolean {
-  return ip.length === 16 && ip.subarray(0, 12).equals(IPV4_MAPPED_PREFIX);
-}
 
 /**
  * Text form of a 16-byte address: dotted quad for IPv4-mapped addresses,
  * otherwise RFC 5952 IPv6 (lower case, longest zero run compressed).
  */
 export function netAddressToString(ip: Buffer): string {
-  if (ip.length !== 16) throw new RangeError(`an address is 16 bytes, got ${ip.length}`);
-  if (isIPv4Mapped(ip)) return `${ip[12]}.${ip[13]}.${ip[14]}.${ip[15]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(ip.readUInt16BE(i));
-  // Longest run of two or more zero groups; the first one wins a tie (RFC 5952 §4.2).
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) [bestStart, bestLength] = [i, j - i];
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
-}
-
-function parseIPv4(text: string): number[] | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const bytes = parts.map((p) => (/^(0|[1-9]\d{0,2})$/.test(p) ? Number(p) : 256));
-  return bytes.every((b) => b <= 255) ? bytes : undefined;
-}
-
-function parseGroups(text: string): number[] | undefined {
-  if (text === '') return [];
-  const parts = text.split(':');
-  const out: number[] = [];
-  for (const [i, p] of parts.entries()) {
-    if (i === parts.length - 1 && p.includes('.')) {
-      const v4 = parseIPv4(p);
-      if (!v4) return undefined;
-      out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-    } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) {
-      out.push(parseInt(p, 16));
-    } else {
-      return undefined;
-    }
-  }
-  return out;
+  return formatIp(ip);
 }
 
 /**
@@ -113,24 +66,9 @@ function parseGroups(text: string): number[] | undefined {
  * Throws TypeError on anything else.
  */
 export function parseNetAddress(text: string): Buffer {
-  const v4 = parseIPv4(text);
-  if (v4) return Buffer.concat([IPV4_MAPPED_PREFIX, Buffer.from(v4)]);
-  const halves = text.split('::');
-  let groups: number[] | undefined;
-  if (halves.length === 1) {
-    groups = parseGroups(text);
-    if (groups?.length !== 8) groups = undefined;
-  } else if (halves.length === 2) {
-    const head = parseGroups(halves[0]!);
-    const tail = parseGroups(halves[1]!);
-    if (head && tail && head.length + tail.length <= 7) {
-      groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
-    }
-  }
-  if (!groups) throw new TypeError(`not an IPv4 or IPv6 address: ${JSON.stringify(text)}`);
-  const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
-  return out;
+  const ip = parseIp(text);
+  if (!ip) throw new TypeError(`not an IPv4 or IPv6 address: ${JSON.stringify(text)}`);
+  return ip;
 }
 
 /** "1.2.3.4:8333" or "[2001:db8::1]:8333". */
