@@ -3,7 +3,7 @@
 // blocks as peers announce them.
 // Run: npx tsx examples/spv-headers.ts [--network mainnet] [--peer host:port] [--duration SECONDS]
 import { Manager, toDisplayHex, type ManagedPeer } from '../lib/index.js';
-import { HeaderChain } from '../lib/cli/header-chain.js';
+import { HeaderChain } from '../lib/index.js';
 import { exampleOptions, untilStopped } from './options.js';
 
 const opts = exampleOptions();

@@ -46,3 +46,4 @@ export * from './transport/index.js';
 export * from './peerstore/index.js';
 export * from './discovery/index.js';
 export * from './manager/index.js';
+export { HeaderChain, HeaderChainError, powLimitBits, type ChainTip, type HeaderChainFailure } from './chain/header-chain.js';

@@ -7,7 +7,7 @@ import { decodeBlockHeader, encodeBlockHeader, BLOCK_HEADER_SIZE, type BlockHead
 import { toDisplayHex } from '../hash.js';
 import { PeerError, TimeoutError } from '../peer/index.js';
 import { CliError, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parseCommandArgs, parseDurationMs, formatDuration } from './common.js';
-import { HeaderChain, HeaderChainError } from './header-chain.js';
+import { HeaderChain, HeaderChainError } from '../chain/header-chain.js';
 import { createManager, firstReadyPeer, sessionOptionsFrom, type SessionOptions } from './session.js';
 import { peerLabel } from './connect-events.js';
 

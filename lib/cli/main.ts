@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import { runCodec } from './codec.js';
 import { CliError } from './common.js';
 import { runConnect, CONNECT_USAGE } from './connect.js';
@@ -50,8 +49,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(found.usage);
     return 0;
   }
-  // Discovery and dials share one AbortSignal among many concurrent attempts; that is by design, not a leak.
-  setMaxListeners(256);
   try {
     return await found.run(rest);
   } catch (err) {

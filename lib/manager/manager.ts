@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
@@ -113,6 +114,8 @@ export class Manager extends EventEmitter<ManagerEvents> {
     if (this.running) return;
     if (this.stopping) await this.stopping;
     this.abort = new AbortController();
+    // One stop signal fans out to every dial, DNS query and backoff in flight: many listeners by design.
+    setMaxListeners(0, this.abort.signal);
     this.stopping = undefined;
     if (!this.storeValue) {
       if (this.options.store) this.storeValue = this.options.store;

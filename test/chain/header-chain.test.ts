@@ -1,7 +1,7 @@
 // HeaderChain: linkage and proof of work from the network genesis, on real mainnet headers and on
 // regtest-difficulty headers ground here (bits 0x207fffff: about one nonce in two passes).
 import t, { type Test } from 'tap';
-import { HeaderChain, HeaderChainError, powLimitBits } from '../../lib/cli/header-chain.js';
+import { HeaderChain, HeaderChainError, powLimitBits } from '../../lib/chain/header-chain.js';
 import { blockHash, decodeBlockHeader, type BlockHeader } from '../../lib/messages/block-header.js';
 import { mainnet, regtest } from '../../lib/networks.js';
 import { fromDisplayHex, toDisplayHex } from '../../lib/hash.js';
