@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { MerkleRootBuilder } from '../lib/messages/merkle.js';
 import { sha256d } from '../lib/hash.js';
+import { seededRandom as prng } from '../test/helpers/prng.js';
 
 export interface SyntheticBlockSpec {
   /** Approximate payload size in bytes; the last transaction may overshoot by its size. */
@@ -39,18 +40,6 @@ const DATA_TX_PROBABILITY = 1 / 1200;
 const DATA_TX_MIN = 10_000;
 const DATA_TX_MAX = 1_000_000;
 const KEYSTREAM_POOL = 1 << 16;
-
-/** mulberry32: small seeded PRNG for the shape decisions. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Seeded pseudo-random bytes without allocating: a 64 KiB pool refilled in place by

@@ -7,20 +7,9 @@ import type { MessageCodec } from '../../lib/messages/codec.js';
 import type { NetAddress } from '../../lib/messages/net-address.js';
 import type { VersionMessage } from '../../lib/messages/version.js';
 import type { HeadersEntry } from '../../lib/messages/headers.js';
+import { seededRandom as prng } from '../helpers/prng.js';
 
 const PER_COMMAND = 200;
-
-/** mulberry32: small, seeded, good enough to spread test inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly next: () => number) {}

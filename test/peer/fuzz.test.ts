@@ -7,17 +7,7 @@ import type { CloseReasonCode } from '../../lib/peer/reasons.js';
 import { regtest } from '../../lib/networks.js';
 import { encodeMessageFrame } from '../../lib/framing/index.js';
 import type { Message } from '../../lib/messages/index.js';
-
-/** Seeded xorshift so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
+import { seededRandom as prng } from '../helpers/prng.js';
 
 const handshake: Message[] = [
   {
