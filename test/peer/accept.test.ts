@@ -1,20 +1,11 @@
 import t from 'tap';
-import { Duplex, PassThrough } from 'node:stream';
+import { duplexPair } from '../helpers/duplex-pair.js';
 import { acceptPeers, peerOverStream } from '../../lib/peer/accept.js';
 import { connectPeer, keepConnected, RestartBudget } from '../../lib/peer/connect.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import type { PeerConnection } from '../../lib/peer/connection.js';
 import { ConnectionRegistry } from '../../lib/transport/index.js';
 import { regtest } from '../../lib/networks.js';
-
-function duplexPair(): [Duplex, Duplex] {
-  const aToB = new PassThrough();
-  const bToA = new PassThrough();
-  const pair: [Duplex, Duplex] = [Duplex.from({ readable: bToA, writable: aToB }), Duplex.from({ readable: aToB, writable: bToA })];
-  // Destroying one half aborts the other; halves without a PeerConnection have no listener of their own.
-  for (const half of pair) half.on('error', () => {});
-  return pair;
-}
 
 const opts = { network: regtest, userAgentPolicy: ACCEPT_ANY_UA } as const;
 

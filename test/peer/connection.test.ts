@@ -1,5 +1,6 @@
 import t from 'tap';
-import { Duplex, PassThrough } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import { duplexPair } from '../helpers/duplex-pair.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import type { PeerError } from '../../lib/peer/reasons.js';
@@ -10,13 +11,6 @@ import { blockCodec } from '../../lib/messages/block.js';
 import { encodeBlockHeader, blockHash } from '../../lib/messages/block-header.js';
 import { merkleRoot } from '../../lib/messages/merkle.js';
 import { rawTransaction } from '../../lib/messages/transaction.js';
-
-/** Two crossed PassThroughs: what one side writes, the other reads. */
-function duplexPair(): [Duplex, Duplex] {
-  const aToB = new PassThrough();
-  const bToA = new PassThrough();
-  return [Duplex.from({ readable: bToA, writable: aToB }), Duplex.from({ readable: aToB, writable: bToA })];
-}
 
 /** A scripted peer speaking raw frames, so tests control exactly what arrives. */
 class ScriptedPeer {
