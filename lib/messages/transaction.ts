@@ -1,3 +1,4 @@
+/// <reference path="../../types/bsv.d.ts" preserve="true" />
 import bsv from 'bsv';
 import type { BlockHeader as BsvBlockHeader, Tx as BsvTx } from 'bsv';
 import { DecodeError, EncodeError } from '../errors.js';
