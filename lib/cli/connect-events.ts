@@ -4,6 +4,7 @@ import type { Manager, ManagedPeer } from '../manager/index.js';
 import { MSG_BLOCK, MSG_TX } from '../messages/inventory.js';
 import { blockHash } from '../messages/block-header.js';
 import { toDisplayHex } from '../hash.js';
+import { formatTarget } from '../transport/index.js';
 
 export type ConnectEvent =
   | { readonly event: 'start'; readonly network: string; readonly dataDir: string; readonly peers: readonly string[]; readonly outbound: number; readonly inbound: number }
@@ -23,6 +24,7 @@ export type ConnectEvent =
   | { readonly event: 'close'; readonly peer: string; readonly direction: string; readonly code: string; readonly message: string }
   | { readonly event: 'ban'; readonly peer: string; readonly subnet: string; readonly reason: string }
   | { readonly event: 'evict'; readonly peer: string }
+  | { readonly event: 'dial-failed'; readonly peer: string; readonly message: string }
   | { readonly event: 'warning'; readonly code: string; readonly message: string }
   | { readonly event: 'stop'; readonly cause: string; readonly uptimeMs: number; readonly bytesIn: number; readonly bytesOut: number; readonly blocks: number; readonly txs: number };
 
@@ -51,6 +53,8 @@ export function describeEvent(e: ConnectEvent): string {
       return `ban ${e.subnet} (${e.peer}): ${e.reason}`;
     case 'evict':
       return `evict ${e.peer}`;
+    case 'dial-failed':
+      return `dial failed ${e.peer}: ${e.message}`;
     case 'warning':
       return `warning ${e.code}: ${e.message}`;
     case 'stop':
@@ -107,6 +111,11 @@ export class ConnectTracker {
     manager.on('peer:ban', (peer, ban) => emit({ event: 'ban', peer: peerLabel(peer), subnet: ban.subnet, reason: ban.reason }));
     manager.on('peer:evict', ({ victim }) => emit({ event: 'evict', peer: peerLabel(victim) }));
     manager.on('warning', (w) => emit({ event: 'warning', code: w.code, message: w.message }));
+    // A --peer that cannot be reached is worth saying each time; discovered addresses fail quietly.
+    manager.on('dial:failed', (f) => {
+      if (f.type !== 'manual') return;
+      emit({ event: 'dial-failed', peer: formatTarget(f.host, f.port), message: f.error instanceof Error ? f.error.message : String(f.error) });
+    });
     manager.on('inv', (m, peer) => {
       for (const item of m.inventory) {
         if (item.type === MSG_BLOCK) this.onBlockAnnounced(peer, item.hash, undefined);

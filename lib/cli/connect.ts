@@ -32,7 +32,6 @@ const OPTIONS = {
 
 const REFRESH_MS = 1000;
 const MAX_EVENTS = 50;
-const QUIET_WARNING_MS = 15_000;
 
 /** How events reach the user. */
 interface Reporter {
@@ -150,14 +149,6 @@ export async function runConnect(args: string[]): Promise<number> {
   });
 
   reporter.event({ event: 'start', network: session.network.name, dataDir: session.dataDir, peers: session.peers, outbound: session.outbound, inbound: session.inbound });
-  // Failed dials are retried quietly by the Manager: say so once if nothing has connected for a while.
-  const quiet = setTimeout(() => {
-    if (manager.peers.every((p) => p.state !== 'ready')) {
-      const target = session.peers.length > 0 ? `--peer ${session.peers.join(', ')}` : 'discovered peers';
-      reporter.event({ event: 'warning', code: 'no-peers', message: `no handshake completed after ${QUIET_WARNING_MS / 1000} s; still trying ${target}` });
-    }
-  }, QUIET_WARNING_MS);
-  quiet.unref();
   let cause: StopCause;
   try {
     await manager.start();
@@ -168,7 +159,6 @@ export async function runConnect(args: string[]): Promise<number> {
     cause = 'error';
     fatal = err instanceof CliError ? err : new CliError(err instanceof Error ? err.message : String(err));
   } finally {
-    clearTimeout(quiet);
     stopWatching();
     stop.dispose();
   }

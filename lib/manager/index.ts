@@ -16,4 +16,5 @@ export {
   type ManagedPeerOptions,
   type DiscoveryEvent,
   type EvictionEvent,
+  type DialFailedEvent,
 } from './options.js';

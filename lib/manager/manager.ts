@@ -269,7 +269,10 @@ export class Manager extends EventEmitter<ManagerEvents> {
     } catch (err) {
       slot.release();
       if (peer && !peer.closeReason) await peer.close('local', 'handshake did not complete');
-      if (this.running) this.noteFailure(host, port, err);
+      if (this.running) {
+        const transient = this.noteFailure(host, port, err);
+        this.safeEmit('dial:failed', { host, port, type, error: err, transient });
+      }
       throw err;
     } finally {
       this.dialing.delete(key);
@@ -278,10 +281,14 @@ export class Manager extends EventEmitter<ManagerEvents> {
   }
 
   /** A dial or handshake failed: count it, or forget the address when it can never work. */
-  private noteFailure(host: string, port: number, err: unknown): void {
+  private noteFailure(host: string, port: number, err: unknown): boolean {
     const reason = err instanceof PeerError ? err.reason : undefined;
-    if (reason && !reason.transient && reason.code !== 'local' && reason.code !== 'banned') this.store.remove({ host, port });
-    else this.store.markFailed({ host, port });
+    if (reason && !reason.transient && reason.code !== 'local' && reason.code !== 'banned') {
+      this.store.remove({ host, port });
+      return false;
+    }
+    this.store.markFailed({ host, port });
+    return true;
   }
 
   private async keepManual(target: { host: string; port: number }): Promise<void> {

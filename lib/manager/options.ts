@@ -6,7 +6,7 @@ import type { Dialer, ListenerAddress, SocksProxyOptions } from '../transport/in
 import type { PeerConnectionOptions, PeerEvents } from '../peer/connection.js';
 import type { Clock } from '../peer/clock.js';
 import type { CloseReason } from '../peer/reasons.js';
-import type { SlotCounts, SlotLimits } from './slots.js';
+import type { SlotCounts, SlotKind, SlotLimits } from './slots.js';
 import type { EvictionOptions } from './eviction.js';
 import type { AddrRateOptions } from './addr-rate.js';
 import type { ManagedPeer, ManagedPeerSnapshot } from './managed-peer.js';
@@ -90,6 +90,15 @@ export interface DiscoveryEvent {
   readonly failures: readonly string[];
 }
 
+export interface DialFailedEvent {
+  readonly host: string;
+  readonly port: number;
+  readonly type: SlotKind;
+  readonly error: unknown;
+  /** False when the address can never work (refused user agent, wrong network...): it is forgotten. */
+  readonly transient: boolean;
+}
+
 export interface EvictionEvent {
   readonly victim: ManagedPeer;
   /** Peer ids kept, and why (netgroup, ping, tx, block, longest, flag). */
@@ -105,6 +114,8 @@ export interface ManagerEvents extends ForwardedEvents {
   'peer:ban': (peer: ManagedPeer, ban: BanEntry) => void;
   'peer:evict': (event: EvictionEvent) => void;
   discovery: (event: DiscoveryEvent) => void;
+  /** An outbound-kind dial or its handshake failed; the Manager retries as its policy says. */
+  'dial:failed': (event: DialFailedEvent) => void;
   /** Something failed and the Manager carried on (discovery, flush, a throwing listener). */
   warning: (warning: { readonly code: string; readonly message: string; readonly error?: unknown }) => void;
 }

@@ -5,7 +5,7 @@ import t from 'tap';
 import { closedPort } from '../helpers/ports.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 import { mainnet } from '../../lib/networks.js';
-import { runCli, tempDir } from './fixtures/run-cli.js';
+import { jsonEvents, runCli, tempDir } from './fixtures/run-cli.js';
 
 const ONE_LINE = /^[^\n]+\n$/;
 
@@ -80,4 +80,17 @@ t.test('regtest without peers, bad options and unknown commands: one line each',
   const help = await runCli(['connect', '--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /--dns-server HOST:PORT/);
+});
+
+t.test('a --peer that refuses connections is reported on every failed dial, then --duration stops cleanly', async (t) => {
+  const port = await closedPort();
+  const r = await runCli(['connect', '--network', 'regtest', '--peer', `127.0.0.1:${port}`, '--duration', '3', '--json', '--datadir', tempDir(t)], {
+    killAfterMs: 30_000,
+  });
+  t.equal(r.code, 0, r.stderr);
+  const events = jsonEvents(r.stdout);
+  const failed = events.filter((e) => e.event === 'dial-failed');
+  t.ok(failed.length >= 1, `${failed.length} dial-failed events`);
+  t.match(failed[0], { peer: `127.0.0.1:${port}`, message: /refused/i });
+  t.match(events.at(-1), { event: 'stop', cause: 'duration' });
 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Manager, type ManagedPeer } from '../../lib/manager/index.js';
+import { Manager, type DialFailedEvent, type ManagedPeer } from '../../lib/manager/index.js';
 import { defineNetwork } from '../../lib/networks.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { PeerStore } from '../../lib/peerstore/index.js';
@@ -18,10 +18,18 @@ t.test('a manual peer that is down is retried with backoff, and redialed when it
     await server.close();
   });
   const ready: ManagedPeer[] = [];
+  const failures: DialFailedEvent[] = [];
   manager.on('peer:ready', (p) => ready.push(p));
+  manager.on('dial:failed', (e) => failures.push(e));
   await manager.start();
   await new Promise((r) => setTimeout(r, 400));
   t.equal(ready.length, 0, 'not connected while the peer refuses');
+  t.ok(failures.length >= 2, `each failed attempt is reported (${failures.length})`);
+  t.same(
+    failures.map((f) => [f.host, f.port, f.type, f.transient]),
+    failures.map(() => ['127.0.0.3', server.port, 'manual', true]),
+    'as a transient manual dial failure',
+  );
   server.refuse = false;
   await waitUntil(() => ready.length === 1, 5000, 'manual peer connected once up');
   t.equal(ready[0]!.type, 'manual');
