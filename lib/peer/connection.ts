@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { v4 as uuidv4 } from 'uuid';
 import { DecodeError, FramingError } from '../errors.js';
+import { toDisplayHex } from '../hash.js';
 import { FrameDecoder, encodeMessageFrame, type FrameHeader, type PayloadLimits } from '../framing/index.js';
 import { decodeMessage, type Message, type MessageOf } from '../messages/index.js';
 import { limitClassOf } from '../messages/index.js';
@@ -248,19 +249,17 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
 
   /** getdata for a transaction; rejects if the peer answers notfound. */
   async getTx(txid: Buffer, opts: WaitOptions = {}): Promise<MessageOf<'tx'>> {
-    const timeoutMs = opts.timeoutMs ?? 60_000;
-    const found = this.waitFor('tx', (tx) => tx.txid.equals(txid), timeoutMs, opts.signal, 'gettx');
+    // notfound aborts the wait, so waitFor's own cleanup drops its listeners and timer.
+    const notFound = new AbortController();
     const onNotFound = (m: MessageOf<'notfound'>): void => {
-      if (m.inventory.some((i) => i.hash.equals(txid))) notFoundReject(new Error(`peer has no transaction ${Buffer.from(txid).reverse().toString('hex')}`));
+      if (m.inventory.some((i) => i.hash.equals(txid))) notFound.abort(new Error(`peer has no transaction ${toDisplayHex(txid)}`));
     };
-    let notFoundReject: (err: Error) => void = () => {};
-    const notFound = new Promise<never>((_, reject) => {
-      notFoundReject = reject;
-    });
+    const signal = opts.signal ? AbortSignal.any([opts.signal, notFound.signal]) : notFound.signal;
+    const found = this.waitFor('tx', (tx) => tx.txid.equals(txid), opts.timeoutMs ?? 60_000, signal, 'gettx');
     this.on('notfound', onNotFound);
-    this.send({ command: 'getdata', inventory: [{ type: 1, hash: txid }] } as Message);
     try {
-      return await Promise.race([found, notFound]);
+      this.send({ command: 'getdata', inventory: [{ type: 1, hash: txid }] } as Message);
+      return await found;
     } finally {
       this.off('notfound', onNotFound);
     }

@@ -141,6 +141,23 @@ t.test('getHeaders, getBlock streaming, getTx, sendTx against a scripted peer', 
   await conn.close();
 });
 
+t.test('getTx answered with notfound leaves no listener or timer behind', async (t) => {
+  const [a, b] = duplexPair();
+  const peer = new ScriptedPeer(b);
+  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
+  await peer.handshake();
+  await conn.ready(5000);
+  const closeListeners = conn.listenerCount('close');
+  const missingP = conn.getTx(Buffer.alloc(32, 9), { timeoutMs: 5000 });
+  await peer.next('getdata');
+  peer.send({ command: 'notfound', inventory: [{ type: 1, hash: Buffer.alloc(32, 9) }] } as Message);
+  await t.rejects(missingP, /no transaction/);
+  t.equal(conn.listenerCount('tx'), 0, 'the tx waiter is gone');
+  t.equal(conn.listenerCount('notfound'), 0, 'the notfound watcher is gone');
+  t.equal(conn.listenerCount('close'), closeListeners, 'the close waiter is gone');
+  await conn.close();
+});
+
 t.test('a throwing app listener never escapes the connection', async (t) => {
   const [a, b] = duplexPair();
   const peer = new ScriptedPeer(b);
