@@ -234,17 +234,15 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   }
 
   /** getheaders: resolves with the next `headers` reply. */
-  async getHeaders(locator: Buffer[], stop: Buffer = Buffer.alloc(32), opts: WaitOptions = {}): Promise<MessageOf<'headers'>> {
-    const wait = this.waitFor('headers', () => true, opts.timeoutMs ?? 60_000, opts.signal, 'getheaders');
-    this.send({ command: 'getheaders', version: this.network.protocolVersion, locator, hashStop: stop } as Message);
-    return wait;
+  getHeaders(locator: Buffer[], stop: Buffer = Buffer.alloc(32), opts: WaitOptions = {}): Promise<MessageOf<'headers'>> {
+    const getheaders = { command: 'getheaders', version: this.network.protocolVersion, locator, hashStop: stop } as Message;
+    return this.request(getheaders, 'headers', () => true, opts.timeoutMs ?? 60_000, [opts.signal], 'getheaders');
   }
 
   /** getdata for a block; its header and transactions stream through the events, then this resolves with the summary. */
-  async getBlock(hash: Buffer, opts: WaitOptions = {}): Promise<BlockEnd> {
-    const wait = this.waitFor('blockEnd', (end) => end.hash.equals(hash), opts.timeoutMs ?? 600_000, opts.signal, 'getblock');
-    this.send({ command: 'getdata', inventory: [{ type: 2, hash }] } as Message);
-    return wait;
+  getBlock(hash: Buffer, opts: WaitOptions = {}): Promise<BlockEnd> {
+    const getdata = { command: 'getdata', inventory: [{ type: 2, hash }] } as Message;
+    return this.request(getdata, 'blockEnd', (end) => end.hash.equals(hash), opts.timeoutMs ?? 600_000, [opts.signal], 'getblock');
   }
 
   /** getdata for a transaction; rejects if the peer answers notfound. */
@@ -254,12 +252,10 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     const onNotFound = (m: MessageOf<'notfound'>): void => {
       if (m.inventory.some((i) => i.hash.equals(txid))) notFound.abort(new Error(`peer has no transaction ${toDisplayHex(txid)}`));
     };
-    const signal = opts.signal ? AbortSignal.any([opts.signal, notFound.signal]) : notFound.signal;
-    const found = this.waitFor('tx', (tx) => tx.txid.equals(txid), opts.timeoutMs ?? 60_000, signal, 'gettx');
     this.on('notfound', onNotFound);
     try {
-      this.send({ command: 'getdata', inventory: [{ type: 1, hash: txid }] } as Message);
-      return await found;
+      const getdata = { command: 'getdata', inventory: [{ type: 1, hash: txid }] } as Message;
+      return await this.request(getdata, 'tx', (tx) => tx.txid.equals(txid), opts.timeoutMs ?? 60_000, [opts.signal, notFound.signal], 'gettx');
     } finally {
       this.off('notfound', onNotFound);
     }
@@ -425,6 +421,29 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
 
   private waitForPong(nonce: bigint, timeoutMs: number, signal?: AbortSignal): Promise<number> {
     return this.waitFor('pong', (m) => m.nonce === nonce, timeoutMs, signal, 'ping').then(() => this.rtt.lastMs ?? 0);
+  }
+
+  /**
+   * Send `message` and wait for its reply. The waiter is in place before the send (an
+   * in-memory peer can answer synchronously); a send that throws takes the waiter down.
+   */
+  private request<E extends keyof PeerEvents>(
+    message: Message,
+    event: E,
+    match: (...args: Parameters<PeerEvents[E]>) => boolean,
+    timeoutMs: number,
+    signals: (AbortSignal | undefined)[],
+    operation: string,
+  ): Promise<Parameters<PeerEvents[E]>[0]> {
+    const sendFailed = new AbortController();
+    const given = signals.filter((s): s is AbortSignal => s !== undefined);
+    const wait = this.waitFor(event, match, timeoutMs, AbortSignal.any([sendFailed.signal, ...given]), operation);
+    try {
+      this.send(message);
+    } catch (err) {
+      sendFailed.abort(err);
+    }
+    return wait;
   }
 
   private waitFor<E extends keyof PeerEvents>(

@@ -158,6 +158,21 @@ t.test('getTx answered with notfound leaves no listener or timer behind', async 
   await conn.close();
 });
 
+t.test('a request whose send throws rejects with that error and leaves no waiter behind', async (t) => {
+  const [a, b] = duplexPair();
+  const peer = new ScriptedPeer(b);
+  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
+  await peer.handshake();
+  await conn.ready(5000);
+  const closeListeners = conn.listenerCount('close');
+  const locator = Array.from({ length: 40_000 }, () => Buffer.alloc(32));
+  await t.rejects(conn.getHeaders(locator, undefined, { timeoutMs: 5000 }), /exceeds the peer's limit/);
+  t.equal(conn.listenerCount('headers'), 0, 'the headers waiter is gone');
+  t.equal(conn.listenerCount('close'), closeListeners, 'the close waiter is gone');
+  t.equal(conn.state, 'ready');
+  await conn.close();
+});
+
 t.test('a throwing app listener never escapes the connection', async (t) => {
   const [a, b] = duplexPair();
   const peer = new ScriptedPeer(b);
