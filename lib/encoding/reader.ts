@@ -108,6 +108,17 @@ export class PayloadReader {
     return n;
   }
 
+  /**
+   * A CompactSize count followed by that many items, each read by `readItem`; the count is
+   * bounded by `count` before anything is allocated.
+   */
+  list<T>(field: string, minItemSize: number, readItem: (i: number) => T): T[] {
+    const n = this.count(field, minItemSize);
+    const items: T[] = [];
+    for (let i = 0; i < n; i++) items.push(readItem(i));
+    return items;
+  }
+
   /** CompactSize length plus bytes; `max` bounds the length. Zero-copy. */
   varBytes(field: string, max = MAX_COMPACT_SIZE): Buffer {
     const n = this.varint(field);

@@ -70,6 +70,12 @@ export class PayloadWriter {
     this.bw.writeVarint(v);
     return this;
   }
+  /** A CompactSize count followed by each item, written by `writeItem`. */
+  list<T>(field: string, items: readonly T[], writeItem: (item: T, i: number) => void): this {
+    this.varint(field, items.length);
+    items.forEach(writeItem);
+    return this;
+  }
   varBytes(field: string, b: Buffer, max = 0xffffffff): this {
     this.check(field, Buffer.isBuffer(b), 'not a Buffer');
     this.check(field, b.length <= max, `${b.length} bytes, at most ${max}`);

@@ -34,22 +34,22 @@ export const addrCodec: MessageCodec<AddrMessage> = {
   limit: 'default',
   decode(payload) {
     const r = new PayloadReader(payload, command);
-    const n = r.count('count', ADDR_ENTRY_SIZE);
-    const addresses: AddrEntry[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      addresses[i] = {
+    const addresses = r.list(
+      'count',
+      ADDR_ENTRY_SIZE,
+      (i): AddrEntry => ({
         time: r.u32(`addresses[${i}].time`),
         services: r.u64(`addresses[${i}].services`),
         ip: r.bytes(`addresses[${i}].ip`, 16),
         port: r.u16be(`addresses[${i}].port`),
-      };
-    }
+      }),
+    );
     r.end();
     return { command, addresses };
   },
   encode(m) {
-    const w = new PayloadWriter(command).varint('count', m.addresses.length);
-    m.addresses.forEach((a, i) => {
+    const w = new PayloadWriter(command);
+    w.list('count', m.addresses, (a, i) => {
       w.u32(`addresses[${i}].time`, a.time)
         .u64(`addresses[${i}].services`, a.services)
         .bytes(`addresses[${i}].ip`, a.ip, 16)

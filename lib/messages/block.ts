@@ -24,15 +24,11 @@ export interface BlockMessage {
 
 /** A CompactSize count of transactions followed by the transactions themselves. */
 export function readTransactions(r: PayloadReader, field: string): RawTransaction[] {
-  const n = r.count(field, MIN_TX_SIZE);
-  const txs: RawTransaction[] = [];
-  for (let i = 0; i < n; i++) txs.push(readTransaction(r, `${field}[${i}]`));
-  return txs;
+  return r.list(field, MIN_TX_SIZE, (i) => readTransaction(r, `${field}[${i}]`));
 }
 
 export function writeTransactions(w: PayloadWriter, txs: readonly RawTransaction[], field: string): void {
-  w.varint(field, txs.length);
-  txs.forEach((tx, i) => writeTransaction(w, tx, `${field}[${i}]`));
+  w.list(field, txs, (tx, i) => writeTransaction(w, tx, `${field}[${i}]`));
 }
 
 export function transactionsFromJSON(f: JsonFields, field: string): RawTransaction[] {

@@ -56,24 +56,21 @@ export const cmpctBlockCodec: MessageCodec<CmpctBlockMessage> = {
     const r = new PayloadReader(payload, 'cmpctblock');
     const header = readBlockHeader(r);
     const nonce = r.u64('nonce');
-    const nIds = r.count('shortIds', SHORT_ID_SIZE);
-    const shortIds: bigint[] = [];
-    for (let i = 0; i < nIds; i++) shortIds.push(BigInt(r.bytes(`shortIds[${i}]`, SHORT_ID_SIZE).readUIntLE(0, SHORT_ID_SIZE)));
-    const nPrefilled = r.count('prefilled', 1 + MIN_TX_SIZE);
-    const prefilled: PrefilledTransaction[] = [];
+    const shortIds = r.list('shortIds', SHORT_ID_SIZE, (i) =>
+      BigInt(r.bytes(`shortIds[${i}]`, SHORT_ID_SIZE).readUIntLE(0, SHORT_ID_SIZE)),
+    );
     let previous = -1;
-    for (let i = 0; i < nPrefilled; i++) {
+    const prefilled = r.list('prefilled', 1 + MIN_TX_SIZE, (i): PrefilledTransaction => {
       previous = readDifferentialIndex(r, `prefilled[${i}].index`, previous);
-      prefilled.push({ index: previous, tx: readTransaction(r, `prefilled[${i}].tx`) });
-    }
+      return { index: previous, tx: readTransaction(r, `prefilled[${i}].tx`) };
+    });
     r.end();
     return { command: 'cmpctblock', header, nonce, shortIds, prefilled };
   },
   encode(m) {
     const w = new PayloadWriter('cmpctblock');
     writeBlockHeader(w, m.header);
-    w.u64('nonce', m.nonce).varint('shortIds', m.shortIds.length);
-    m.shortIds.forEach((shortId, i) => {
+    w.u64('nonce', m.nonce).list('shortIds', m.shortIds, (shortId, i) => {
       if (typeof shortId !== 'bigint' || shortId < 0n || shortId > SHORT_ID_MAX) {
         throw new EncodeError('cmpctblock', `shortIds[${i}]`, `${shortId} is not a 48-bit bigint`);
       }
@@ -82,9 +79,8 @@ export const cmpctBlockCodec: MessageCodec<CmpctBlockMessage> = {
       id.writeUIntLE(Number(shortId), 0, SHORT_ID_SIZE);
       w.bytes(`shortIds[${i}]`, id);
     });
-    w.varint('prefilled', m.prefilled.length);
     let previous = -1;
-    m.prefilled.forEach((p, i) => {
+    w.list('prefilled', m.prefilled, (p, i) => {
       writeDifferentialIndex(w, `prefilled[${i}].index`, p.index, previous);
       previous = p.index;
       writeTransaction(w, p.tx, `prefilled[${i}].tx`);
@@ -121,21 +117,15 @@ export const getBlockTxnCodec: MessageCodec<GetBlockTxnMessage> = {
   decode(payload) {
     const r = new PayloadReader(payload, 'getblocktxn');
     const blockHash = r.hash('blockHash');
-    const n = r.count('indexes', 1);
-    const indexes: number[] = [];
     let previous = -1;
-    for (let i = 0; i < n; i++) {
-      previous = readDifferentialIndex(r, `indexes[${i}]`, previous);
-      indexes.push(previous);
-    }
+    const indexes = r.list('indexes', 1, (i) => (previous = readDifferentialIndex(r, `indexes[${i}]`, previous)));
     r.end();
     return { command: 'getblocktxn', blockHash, indexes };
   },
   encode(m) {
     const w = new PayloadWriter('getblocktxn');
-    w.hash('blockHash', m.blockHash).varint('indexes', m.indexes.length);
     let previous = -1;
-    m.indexes.forEach((index, i) => {
+    w.hash('blockHash', m.blockHash).list('indexes', m.indexes, (index, i) => {
       writeDifferentialIndex(w, `indexes[${i}]`, index, previous);
       previous = index;
     });

@@ -37,23 +37,21 @@ export const dsDetectedCodec: MessageCodec<DsDetectedMessage> = {
   decode(payload) {
     const r = new PayloadReader(payload, 'dsdetected');
     const version = r.u16('version');
-    const nBlocks = r.count('blocks', 1 + MIN_MERKLE_PROOF_SIZE);
-    const blocks: DsDetectedBlock[] = [];
-    for (let i = 0; i < nBlocks; i++) {
-      const nHeaders = r.count(`blocks[${i}].headers`, BLOCK_HEADER_SIZE);
-      const headers: BlockHeader[] = [];
-      for (let j = 0; j < nHeaders; j++) headers.push(readBlockHeader(r, `blocks[${i}].headers[${j}]`));
-      blocks.push({ headers, proof: readMerkleProof(r, `blocks[${i}].proof`) });
-    }
+    const blocks = r.list(
+      'blocks',
+      1 + MIN_MERKLE_PROOF_SIZE,
+      (i): DsDetectedBlock => ({
+        headers: r.list(`blocks[${i}].headers`, BLOCK_HEADER_SIZE, (j) => readBlockHeader(r, `blocks[${i}].headers[${j}]`)),
+        proof: readMerkleProof(r, `blocks[${i}].proof`),
+      }),
+    );
     r.end();
     return { command: 'dsdetected', version, blocks };
   },
   encode(m) {
     const w = new PayloadWriter('dsdetected');
-    w.u16('version', m.version).varint('blocks', m.blocks.length);
-    m.blocks.forEach((b, i) => {
-      w.varint(`blocks[${i}].headers`, b.headers.length);
-      b.headers.forEach((h, j) => writeBlockHeader(w, h, `blocks[${i}].headers[${j}]`));
+    w.u16('version', m.version).list('blocks', m.blocks, (b, i) => {
+      w.list(`blocks[${i}].headers`, b.headers, (h, j) => writeBlockHeader(w, h, `blocks[${i}].headers[${j}]`));
       writeMerkleProof(w, b.proof, `blocks[${i}].proof`);
     });
     return w.render();

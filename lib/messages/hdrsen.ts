@@ -51,25 +51,22 @@ export const hdrsEnCodec: MessageCodec<HdrsEnMessage> = {
   limit: 'block',
   decode(payload) {
     const r = new PayloadReader(payload, 'hdrsen');
-    const n = r.count('headers', MIN_ENRICHED_HEADER_SIZE);
-    const headers: EnrichedHeader[] = [];
-    for (let i = 0; i < n; i++) {
+    const headers = r.list('headers', MIN_ENRICHED_HEADER_SIZE, (i): EnrichedHeader => {
       const field = `headers[${i}]`;
-      headers.push({
+      return {
         header: readBlockHeader(r, `${field}.header`),
         txCount: r.varint(`${field}.txCount`),
         noMoreHeaders: r.bool(`${field}.noMoreHeaders`),
         coinbase: readOptional(r, `${field}.coinbase`),
         minerInfo: readOptional(r, `${field}.minerInfo`),
-      });
-    }
+      };
+    });
     r.end();
     return { command: 'hdrsen', headers };
   },
   encode(m) {
     const w = new PayloadWriter('hdrsen');
-    w.varint('headers', m.headers.length);
-    m.headers.forEach((h, i) => {
+    w.list('headers', m.headers, (h, i) => {
       const field = `headers[${i}]`;
       writeBlockHeader(w, h.header, `${field}.header`);
       w.varint(`${field}.txCount`, h.txCount).bool(`${field}.noMoreHeaders`, h.noMoreHeaders);

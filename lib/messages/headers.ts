@@ -38,18 +38,17 @@ export const headersCodec: MessageCodec<HeadersMessage> = {
   limit: 'default',
   decode(payload) {
     const r = new PayloadReader(payload, command);
-    const n = r.count('count', BLOCK_HEADER_SIZE + 1);
-    const headers: HeadersEntry[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const header = readBlockHeader(r, `headers[${i}]`);
-      headers[i] = { ...header, txCount: r.varint(`headers[${i}].txCount`) };
-    }
+    const headers = r.list(
+      'count',
+      BLOCK_HEADER_SIZE + 1,
+      (i): HeadersEntry => ({ ...readBlockHeader(r, `headers[${i}]`), txCount: r.varint(`headers[${i}].txCount`) }),
+    );
     r.end();
     return { command, headers };
   },
   encode(m) {
-    const w = new PayloadWriter(command).varint('count', m.headers.length);
-    m.headers.forEach((h, i) => {
+    const w = new PayloadWriter(command);
+    w.list('count', m.headers, (h, i) => {
       writeBlockHeader(w, h, `headers[${i}]`);
       w.varint(`headers[${i}].txCount`, h.txCount);
     });

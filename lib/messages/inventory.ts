@@ -54,18 +54,17 @@ function inventoryCodec<C extends InventoryCommand>(command: C): MessageCodec<In
     limit: 'default',
     decode(payload) {
       const r = new PayloadReader(payload, command);
-      const n = r.count('count', INVENTORY_ENTRY_SIZE);
-      const inventory: InventoryEntry[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        inventory[i] = { type: r.u32(`inventory[${i}].type`), hash: r.hash(`inventory[${i}].hash`) };
-      }
+      const inventory = r.list(
+        'count',
+        INVENTORY_ENTRY_SIZE,
+        (i): InventoryEntry => ({ type: r.u32(`inventory[${i}].type`), hash: r.hash(`inventory[${i}].hash`) }),
+      );
       r.end();
       return { command, inventory };
     },
     encode(m) {
-      const w = new PayloadWriter(command).varint('count', m.inventory.length);
-      m.inventory.forEach((e, i) => w.u32(`inventory[${i}].type`, e.type).hash(`inventory[${i}].hash`, e.hash));
-      return w.render();
+      const w = new PayloadWriter(command);
+      return w.list('count', m.inventory, (e, i) => w.u32(`inventory[${i}].type`, e.type).hash(`inventory[${i}].hash`, e.hash)).render();
     },
     // typeName is for people reading the JSON; fromJSON uses the number.
     toJSON: (m) => ({

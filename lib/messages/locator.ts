@@ -29,17 +29,14 @@ function locatorCodec<C extends LocatorCommand>(command: C): MessageCodec<Locato
       const r = new PayloadReader(payload, command);
       const version = r.i32('version');
       // Each locator hash is 32 bytes and hashStop follows, so bound the count before allocating.
-      const n = r.count('count', 32);
-      const locator: Buffer[] = new Array(n);
-      for (let i = 0; i < n; i++) locator[i] = r.hash(`locator[${i}]`);
+      const locator = r.list('count', 32, (i) => r.hash(`locator[${i}]`));
       const hashStop = r.hash('hashStop');
       r.end();
       return { command, version, locator, hashStop };
     },
     encode(m) {
-      const w = new PayloadWriter(command).i32('version', m.version).varint('count', m.locator.length);
-      m.locator.forEach((h, i) => w.hash(`locator[${i}]`, h));
-      return w.hash('hashStop', m.hashStop).render();
+      const w = new PayloadWriter(command).i32('version', m.version);
+      return w.list('count', m.locator, (h, i) => w.hash(`locator[${i}]`, h)).hash('hashStop', m.hashStop).render();
     },
     toJSON: (m) => ({
       command,

@@ -56,11 +56,11 @@ export function readMerkleProof(r: PayloadReader, field = 'proof'): MerkleProof 
     txOrId = r.hash(`${field}.txid`);
   }
   const target = r.hash(`${field}.target`);
-  const count = r.count(`${field}.nodes`, NODE_SIZE);
-  const nodes: MerkleProofNode[] = [];
-  for (let i = 0; i < count; i++) {
-    nodes.push({ type: r.u8(`${field}.nodes[${i}].type`), hash: r.hash(`${field}.nodes[${i}].hash`) });
-  }
+  const nodes = r.list(
+    `${field}.nodes`,
+    NODE_SIZE,
+    (i): MerkleProofNode => ({ type: r.u8(`${field}.nodes[${i}].type`), hash: r.hash(`${field}.nodes[${i}].hash`) }),
+  );
   return { flags, index, txOrId, target, nodes };
 }
 
@@ -76,8 +76,7 @@ export function writeMerkleProof(w: PayloadWriter, proof: MerkleProof, field = '
     w.varint(`${field}.txLength`, proof.txOrId.raw.length);
     writeTransaction(w, proof.txOrId, `${field}.tx`);
   }
-  w.hash(`${field}.target`, proof.target).varint(`${field}.nodes`, proof.nodes.length);
-  proof.nodes.forEach((node, i) => {
+  w.hash(`${field}.target`, proof.target).list(`${field}.nodes`, proof.nodes, (node, i) => {
     w.u8(`${field}.nodes[${i}].type`, node.type).hash(`${field}.nodes[${i}].hash`, node.hash);
   });
 }

@@ -25,9 +25,7 @@ export const merkleBlockCodec: MessageCodec<MerkleBlockMessage> = {
     const r = new PayloadReader(payload, 'merkleblock');
     const header = readBlockHeader(r);
     const totalTransactions = r.u32('totalTransactions');
-    const n = r.count('hashes', 32);
-    const hashes: Buffer[] = [];
-    for (let i = 0; i < n; i++) hashes.push(r.hash(`hashes[${i}]`));
+    const hashes = r.list('hashes', 32, (i) => r.hash(`hashes[${i}]`));
     const flags = r.varBytes('flags');
     r.end();
     return { command: 'merkleblock', header, totalTransactions, hashes, flags };
@@ -35,8 +33,7 @@ export const merkleBlockCodec: MessageCodec<MerkleBlockMessage> = {
   encode(m) {
     const w = new PayloadWriter('merkleblock');
     writeBlockHeader(w, m.header);
-    w.u32('totalTransactions', m.totalTransactions).varint('hashes', m.hashes.length);
-    m.hashes.forEach((h, i) => w.hash(`hashes[${i}]`, h));
+    w.u32('totalTransactions', m.totalTransactions).list('hashes', m.hashes, (h, i) => w.hash(`hashes[${i}]`, h));
     w.varBytes('flags', m.flags);
     return w.render();
   },

@@ -119,21 +119,21 @@ export interface ParsedTransaction {
 export function parseTransaction(raw: Buffer | RawTransaction, command = 'tx'): ParsedTransaction {
   const r = new PayloadReader(Buffer.isBuffer(raw) ? raw : raw.raw, command);
   const version = r.i32('version');
-  const nIn = r.count('inputs', MIN_INPUT_SIZE);
-  const inputs: TransactionInput[] = [];
-  for (let i = 0; i < nIn; i++) {
-    inputs.push({
+  const inputs = r.list(
+    'inputs',
+    MIN_INPUT_SIZE,
+    (i): TransactionInput => ({
       prevTxid: r.hash(`inputs[${i}].prevTxid`),
       vout: r.u32(`inputs[${i}].vout`),
       script: r.varBytes(`inputs[${i}].script`),
       sequence: r.u32(`inputs[${i}].sequence`),
-    });
-  }
-  const nOut = r.count('outputs', MIN_OUTPUT_SIZE);
-  const outputs: TransactionOutput[] = [];
-  for (let i = 0; i < nOut; i++) {
-    outputs.push({ value: r.i64(`outputs[${i}].value`), script: r.varBytes(`outputs[${i}].script`) });
-  }
+    }),
+  );
+  const outputs = r.list(
+    'outputs',
+    MIN_OUTPUT_SIZE,
+    (i): TransactionOutput => ({ value: r.i64(`outputs[${i}].value`), script: r.varBytes(`outputs[${i}].script`) }),
+  );
   const lockTime = r.u32('lockTime');
   r.end();
   return { version, inputs, outputs, lockTime };
@@ -143,15 +143,13 @@ export function parseTransaction(raw: Buffer | RawTransaction, command = 'tx'): 
 export function serializeTransaction(tx: ParsedTransaction, command = 'tx'): Buffer {
   const w = new PayloadWriter(command);
   w.i32('version', tx.version);
-  w.varint('inputs', tx.inputs.length);
-  tx.inputs.forEach((input, i) => {
+  w.list('inputs', tx.inputs, (input, i) => {
     w.hash(`inputs[${i}].prevTxid`, input.prevTxid)
       .u32(`inputs[${i}].vout`, input.vout)
       .varBytes(`inputs[${i}].script`, input.script)
       .u32(`inputs[${i}].sequence`, input.sequence);
   });
-  w.varint('outputs', tx.outputs.length);
-  tx.outputs.forEach((output, i) => {
+  w.list('outputs', tx.outputs, (output, i) => {
     w.i64(`outputs[${i}].value`, output.value).varBytes(`outputs[${i}].script`, output.script);
   });
   w.u32('lockTime', tx.lockTime);
