@@ -3,10 +3,9 @@ import { EventEmitter } from 'eventemitter3';
 import { v4 as uuidv4 } from 'uuid';
 import { DecodeError, FramingError } from '../errors.js';
 import { toDisplayHex } from '../hash.js';
-import { FrameDecoder, encodeMessageFrame, type FrameHeader, type PayloadLimits } from '../framing/index.js';
-import { decodeMessage, type Message, type MessageOf } from '../messages/index.js';
-import { limitClassOf } from '../messages/index.js';
-import { EXTENDED_PAYLOAD_VERSION, MIN_PEER_PROTO_VERSION, type Network } from '../networks.js';
+import { FrameDecoder, encodeFrame, payloadLimitClassOf, type FrameHeader, type PayloadLimits } from '../framing/index.js';
+import { decodeMessage, encodeMessage, type Message, type MessageOf } from '../messages/index.js';
+import { MIN_PEER_PROTO_VERSION, type Network } from '../networks.js';
 import { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
 import { closeReason, PeerError, TimeoutError, type CloseReason, type CloseReasonCode } from './reasons.js';
 import { DEFAULT_TIMEOUTS, DEFAULT_MAX_RECV_PAYLOAD_LENGTH, PeerProtocol, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
@@ -191,15 +190,13 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
    */
   send(message: Message): boolean {
     if (this.closed) return false;
-    const peerVersion = this.protocol.remote.version?.version ?? 0;
-    const frame = encodeMessageFrame(this.network.magic, message, { peerVersion: Math.min(peerVersion, EXTENDED_PAYLOAD_VERSION) });
-    const command = message.command === 'unknown' ? message.name : message.command;
-    const headerSize = frame.length > 0xffffffff ? 44 : 24;
-    if (limitClassOf(command) === 'default' && frame.length - headerSize > this.protocol.remote.maxRecvPayloadLength) {
-      throw new RangeError(
-        `${command} payload of ${frame.length - headerSize} bytes exceeds the peer's limit of ${this.protocol.remote.maxRecvPayloadLength}`,
-      );
+    // Check the payload before framing, so a refused message is never copied or hashed.
+    const { command, payload } = encodeMessage(message);
+    const peerLimit = this.protocol.remote.maxRecvPayloadLength;
+    if (payloadLimitClassOf(command) === 'default' && payload.length > peerLimit) {
+      throw new RangeError(`${command} payload of ${payload.length} bytes exceeds the peer's limit of ${peerLimit}`);
     }
+    const frame = encodeFrame(this.network.magic, command, payload, { peerVersion: this.protocol.remote.version?.version });
     this.stats_.sent(command, frame.length);
     this.protocol.noteSent();
     this.stream.write(frame);
