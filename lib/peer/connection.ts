@@ -3,12 +3,12 @@ import { EventEmitter } from 'eventemitter3';
 import { v4 as uuidv4 } from 'uuid';
 import { DecodeError, FramingError } from '../errors.js';
 import { toDisplayHex } from '../hash.js';
-import { FrameDecoder, encodeFrame, payloadLimitClassOf, type FrameHeader, type PayloadLimits } from '../framing/index.js';
+import { DEFAULT_MAX_PROTOCOL_RECV_PAYLOAD_LENGTH, FrameDecoder, encodeFrame, payloadLimitClassOf, type FrameHeader, type PayloadLimits } from '../framing/index.js';
 import { decodeMessage, encodeMessage, type Message, type MessageOf } from '../messages/index.js';
 import { MIN_PEER_PROTO_VERSION, type Network } from '../networks.js';
 import { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
 import { closeReason, PeerError, TimeoutError, type CloseReason, type CloseReasonCode } from './reasons.js';
-import { DEFAULT_TIMEOUTS, DEFAULT_MAX_RECV_PAYLOAD_LENGTH, PeerProtocol, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
+import { DEFAULT_TIMEOUTS, PeerProtocol, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
 import { BlockReceiver, type BlockEnd, type BlockHeaderEvent, type BlockTransactionEvent } from './block-receiver.js';
 import type { PeerState } from './state.js';
 import { DEFAULT_UA_POLICY, assertSendableUserAgent, type UserAgentPolicy } from './user-agent.js';
@@ -106,6 +106,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     const userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     assertSendableUserAgent(userAgent);
     const clock = opts.clock ?? systemClock;
+    const maxRecvPayloadLength = opts.maxRecvPayloadLength ?? DEFAULT_MAX_PROTOCOL_RECV_PAYLOAD_LENGTH;
     const local: LocalVersion = {
       protocolVersion: opts.protocolVersion ?? opts.network.protocolVersion,
       services: opts.services ?? 0n,
@@ -121,7 +122,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
       minPeerVersion: opts.minPeerVersion ?? MIN_PEER_PROTO_VERSION,
       requiredServices: opts.requiredServices ?? 0n,
       userAgentPolicy: opts.userAgentPolicy ?? DEFAULT_UA_POLICY,
-      maxRecvPayloadLength: opts.maxRecvPayloadLength ?? DEFAULT_MAX_RECV_PAYLOAD_LENGTH,
+      maxRecvPayloadLength,
       timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
       clock,
       nonce: opts.nonce ?? randomNonce,
@@ -132,7 +133,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.decoder = new FrameDecoder({
       magic: opts.network.magic,
       badChecksum: 'drop',
-      limits: { default: opts.maxRecvPayloadLength ?? DEFAULT_MAX_RECV_PAYLOAD_LENGTH, ...opts.limits },
+      limits: { default: maxRecvPayloadLength, ...opts.limits },
     });
     this.blocks = new BlockReceiver({ verifyMerkleRoot: opts.verifyMerkleRoot ?? true });
     this.stats_ = new PeerStats(clock);

@@ -1,6 +1,8 @@
 import type { Message, MessageOf } from '../messages/index.js';
 import { MIN_PEER_PROTO_VERSION, type Network } from '../networks.js';
 import { DecodeError, FramingError } from '../errors.js';
+// The BSV node assumes LEGACY_MAX_PROTOCOL_PAYLOAD_LENGTH for a peer until its protoconf arrives.
+import { LEGACY_MAX_PROTOCOL_PAYLOAD_LENGTH } from '../framing/index.js';
 import type { Clock, NonceSource } from './clock.js';
 import { closeReason, type CloseReason, type CloseReasonCode } from './reasons.js';
 import { canTransition, isFinal, type PeerState } from './state.js';
@@ -9,9 +11,6 @@ import { userAgentAllowed, type UserAgentPolicy } from './user-agent.js';
 
 type VersionMessage = MessageOf<'version'>;
 
-/** The BSV node assumes this receive limit for a peer until its protoconf arrives. */
-export const LEGACY_MAX_PROTOCOL_PAYLOAD_LENGTH = 1_048_576;
-export const DEFAULT_MAX_RECV_PAYLOAD_LENGTH = 2_097_152;
 const MAX_ADDR_ENTRIES = 1000;
 const MAX_HEADERS = 2000;
 /** Every this many dropped bad-checksum frames costs a point, like the node's flood rule. */
