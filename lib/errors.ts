@@ -13,9 +13,14 @@ export class DecodeError extends Error {
     readonly command: string,
     readonly field: string,
     readonly reason: DecodeReason,
-    detail?: string,
+    readonly detail?: string,
   ) {
     super(`${command}: ${field}: ${reason}${detail ? ` (${detail})` : ''}`);
+  }
+
+  /** The same error for a part read inside a larger field: `prefix.field`. */
+  within(prefix: string): DecodeError {
+    return new DecodeError(this.command, `${prefix}.${this.field}`, this.reason, this.detail);
   }
 }
 

@@ -222,7 +222,7 @@ export class BlockStreamDecoder {
       try {
         txEnd = walkTx(buf, pos, end, limit, this.command);
       } catch (err) {
-        throw this.inTx(err);
+        throw err instanceof DecodeError ? err.within(`txs[${this.index}]`) : err;
       }
       if (txEnd < 0) {
         if (-txEnd > limit) {
@@ -301,13 +301,6 @@ export class BlockStreamDecoder {
     const grown = Buffer.allocUnsafe(Math.min(Math.max(size, carry.length * 2), this.carryTarget));
     carry.copy(grown, 0, 0, this.carryLength);
     this.carry = grown;
-  }
-
-  /** Re-home a walkTx error under this transaction's index. */
-  private inTx(err: unknown): unknown {
-    if (!(err instanceof DecodeError)) return err;
-    const detail = /\((.*)\)$/.exec(err.message)?.[1];
-    return new DecodeError(this.command, `txs[${this.index}].${err.field}`, err.reason, detail);
   }
 
   private fail(field: string, reason: DecodeReason, detail?: string): never {

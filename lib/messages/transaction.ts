@@ -43,7 +43,7 @@ export function readTransaction(r: PayloadReader, field = 'tx'): RawTransaction 
   try {
     stop = walkTx(r.data, start, end, end, r.command);
   } catch (err) {
-    if (err instanceof DecodeError) throw prefixed(err, field);
+    if (err instanceof DecodeError) throw err.within(field);
     throw err;
   }
   if (stop < 0) r.fail(field, 'truncated', `transaction needs ${-stop - start} bytes, have ${end - start}`);
@@ -69,13 +69,6 @@ function checkTransactionBytes(raw: Buffer, command: string, field: string): voi
   if (stop !== raw.length) {
     throw new EncodeError(command, field, stop < 0 ? 'truncated transaction' : `${raw.length - stop} bytes after the transaction`);
   }
-}
-
-/** Re-throw a walkTx error with the caller's field name in front of walkTx's. */
-function prefixed(err: DecodeError, field: string): DecodeError {
-  const head = `${err.command}: ${err.field}: ${err.reason}`;
-  const rest = err.message.slice(head.length).replace(/^ \((.*)\)$/s, '$1');
-  return new DecodeError(err.command, `${field}.${err.field}`, err.reason, rest || undefined);
 }
 
 /** A transaction read as bytes from JSON (`raw` hex); the txid is recomputed, not trusted. */

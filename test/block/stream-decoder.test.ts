@@ -176,6 +176,14 @@ t.test('malformed payloads give typed errors', (t) => {
   badScript[81 + 4 + 1 + 38] = 0x00;
   t.match(decodeError(badScript, badScript.length, 16), { field: 'txs[0].varint', reason: 'non-canonical' });
 
+  const tooManyInputs = Buffer.from(block);
+  tooManyInputs[81 + 4] = 0xfc; // the first transaction's input count
+  t.match(
+    decodeError(tooManyInputs, tooManyInputs.length, 16),
+    { field: 'txs[0].inputs', reason: 'too-large', detail: '252 inputs cannot fit', message: 'block: txs[0].inputs: too-large (252 inputs cannot fit)' },
+    'a transaction error is re-homed under its index with its detail kept',
+  );
+
   const decoder = new BlockStreamDecoder({ payloadLength: 10 });
   t.throws(() => decoder.push(Buffer.alloc(10)), DecodeError);
   t.throws(() => decoder.push(Buffer.alloc(0)), DecodeError, 'a failed decoder keeps refusing');
