@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import { sha256d } from '../hash.js';
 
 /**
@@ -52,7 +51,7 @@ export class MerkleRootBuilder {
     // One reused 64-byte scratch buffer instead of a Buffer.concat per pair.
     left.copy(this.pair, 0, 0, 32);
     right.copy(this.pair, 32, 0, 32);
-    return hash('sha256', hash('sha256', this.pair, 'buffer'), 'buffer');
+    return sha256d(this.pair);
   }
 }
 
