@@ -1,11 +1,9 @@
-import { hash } from 'node:crypto';
 import { DecodeError, type DecodeReason } from '../errors.js';
+import { sha256d } from '../hash.js';
 import { BLOCK_HEADER_SIZE, decodeBlockHeader, type BlockHeader } from '../messages/block-header.js';
-import { walkTx } from '../messages/tx-walk.js';
+import { compactSizeLength, MIN_TX_SIZE, readCompactSize, walkTx } from '../messages/tx-walk.js';
 import { MerkleRootBuilder } from '../messages/merkle.js';
 
-/** Smallest possible serialised transaction: version, two zero counts, lock time. */
-const MIN_TX_SIZE = 10;
 /** Smallest carry allocation: a small straddling tx then needs no regrowth. */
 const MIN_CARRY = 1024;
 
@@ -232,7 +230,7 @@ export class BlockStreamDecoder {
         return -txEnd;
       }
       const raw = buf.subarray(pos, txEnd);
-      const txid = hash('sha256', hash('sha256', raw, 'buffer'), 'buffer');
+      const txid = sha256d(raw);
       merkle?.add(txid);
       const index = this.index++;
       this.consumed += txEnd - pos;
@@ -248,16 +246,10 @@ export class BlockStreamDecoder {
     const countAt = pos + BLOCK_HEADER_SIZE;
     if (countAt + 1 > limit) this.fail('header', 'truncated', `payload of ${this.payloadLength} bytes has no room for a header and a count`);
     if (countAt + 1 > end) return -(countAt + 1);
-    const first = buf[countAt]!;
-    const size = first < 0xfd ? 1 : first === 0xfd ? 3 : first === 0xfe ? 5 : 9;
+    const size = compactSizeLength(buf[countAt]!);
     if (countAt + size > limit) this.fail('txCount', 'truncated');
-    if (countAt + size > end) return -(countAt + size);
-    let count: number;
-    if (first < 0xfd) count = first;
-    else if (first === 0xfd) count = buf.readUInt16LE(countAt + 1);
-    else if (first === 0xfe) count = buf.readUInt32LE(countAt + 1);
-    else this.fail('txCount', 'too-large', 'CompactSize 0xff prefix: more transactions than any payload can hold');
-    if ((first === 0xfd && count < 0xfd) || (first === 0xfe && count <= 0xffff)) this.fail('txCount', 'non-canonical');
+    const count = readCompactSize(buf, countAt, end, this.command, 'txCount');
+    if (count < 0) return count;
     const txsAt = countAt + size;
     if (count === 0) this.fail('txCount', 'invalid-value', 'a block holds at least its coinbase transaction');
     if (count > (limit - txsAt) / MIN_TX_SIZE) {
@@ -266,7 +258,7 @@ export class BlockStreamDecoder {
     const headerBytes = buf.subarray(pos, countAt);
     const start: BlockStart = {
       header: decodeBlockHeader(headerBytes, this.command),
-      hash: hash('sha256', hash('sha256', headerBytes, 'buffer'), 'buffer'),
+      hash: sha256d(headerBytes),
       txCount: count,
     };
     this.start = start;

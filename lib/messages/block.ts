@@ -4,13 +4,13 @@ import { PayloadWriter } from '../encoding/writer.js';
 import { blockHeaderFromJSON, blockHeaderToJSON, readBlockHeader, writeBlockHeader, type BlockHeader } from './block-header.js';
 import { JsonFields } from './json.js';
 import {
-  MIN_TX_SIZE,
   readTransaction,
   transactionFromJSON,
   transactionToJSON,
   writeTransaction,
   type RawTransaction,
 } from './transaction.js';
+import { MIN_TX_SIZE } from './tx-walk.js';
 
 /**
  * `block` decoded whole: for small blocks and for encoding. Large blocks arrive

@@ -8,13 +8,13 @@ import { blockHeaderFromJSON, blockHeaderToJSON, readBlockHeader, writeBlockHead
 import { readDifferentialIndex, writeDifferentialIndex } from './differential-index.js';
 import { JsonFields, toJson } from './json.js';
 import {
-  MIN_TX_SIZE,
   readTransaction,
   transactionFromJSON,
   transactionToJSON,
   writeTransaction,
   type RawTransaction,
 } from './transaction.js';
+import { MIN_TX_SIZE } from './tx-walk.js';
 
 export const SHORT_ID_SIZE = 6;
 const SHORT_ID_MAX = (1n << 48n) - 1n;

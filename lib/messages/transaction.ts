@@ -7,14 +7,7 @@ import { PayloadWriter } from '../encoding/writer.js';
 import { sha256d } from '../hash.js';
 import { encodeBlockHeader, type BlockHeader } from './block-header.js';
 import { JsonFields, toJson, type JsonObject } from './json.js';
-import { walkTx } from './tx-walk.js';
-
-/** Smallest possible serialised transaction: version 4 + two empty counts + lock time 4. */
-export const MIN_TX_SIZE = 10;
-/** Smallest input: outpoint 36 + empty script length 1 + sequence 4. */
-const MIN_INPUT_SIZE = 41;
-/** Smallest output: value 8 + empty script length 1. */
-const MIN_OUTPUT_SIZE = 9;
+import { MIN_INPUT_SIZE, MIN_OUTPUT_SIZE, walkTx } from './tx-walk.js';
 
 /**
  * A transaction as it travels: its exact bytes and its txid (wire order).
