@@ -92,6 +92,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private pendingHandlers: Promise<void>[] = [];
   private closed: CloseReason | undefined;
   private readonly servedTxs = new Map<string, Buffer>();
+  /** Our own request waiters, apart from app listeners: an app listener that throws cannot starve them. */
+  private readonly replyWaiters = new EventEmitter<PeerEvents>();
 
   constructor(
     private readonly stream: Duplex,
@@ -250,12 +252,12 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     const onNotFound = (m: MessageOf<'notfound'>): void => {
       if (m.inventory.some((i) => i.hash.equals(txid))) notFound.abort(new Error(`peer has no transaction ${toDisplayHex(txid)}`));
     };
-    this.on('notfound', onNotFound);
+    this.replyWaiters.on('notfound', onNotFound);
     try {
       const getdata = { command: 'getdata', inventory: [{ type: 1, hash: txid }] } as Message;
       return await this.request(getdata, 'tx', (tx) => tx.txid.equals(txid), opts.timeoutMs ?? 60_000, [opts.signal, notFound.signal], 'gettx');
     } finally {
-      this.off('notfound', onNotFound);
+      this.replyWaiters.off('notfound', onNotFound);
     }
   }
 
@@ -405,6 +407,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   }
 
   private safeEmit<E extends keyof PeerEvents>(event: E, ...args: Parameters<PeerEvents[E]>): void {
+    // Waiters first: an emit stops at the first listener that throws.
+    (this.replyWaiters.emit as (e: E, ...a: Parameters<PeerEvents[E]>) => boolean)(event, ...args);
     try {
       (this.emit as (e: E, ...a: Parameters<PeerEvents[E]>) => boolean)(event, ...args);
     } catch (err) {
@@ -456,8 +460,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
       if (signal?.aborted) return reject(signal.reason);
       const cleanup = (): void => {
         clearTimeout(timer);
-        this.off(event, onEvent as never);
-        this.off('close', onClose);
+        this.replyWaiters.off(event, onEvent as never);
+        this.replyWaiters.off('close', onClose);
         signal?.removeEventListener('abort', onAbort);
       };
       const onEvent = (...args: Parameters<PeerEvents[E]>): void => {
@@ -477,8 +481,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
         cleanup();
         reject(new TimeoutError(operation, timeoutMs));
       }, timeoutMs);
-      this.on(event, onEvent as never);
-      this.on('close', onClose);
+      this.replyWaiters.on(event, onEvent as never);
+      this.replyWaiters.on('close', onClose);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { duplexPair } from '../helpers/duplex-pair.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
-import type { PeerError } from '../../lib/peer/reasons.js';
+import { PeerError } from '../../lib/peer/reasons.js';
 import { regtest } from '../../lib/networks.js';
 import { FrameDecoder, encodeMessageFrame, encodeFrame } from '../../lib/framing/index.js';
 import { decodeMessage, type Message, type MessageOf } from '../../lib/messages/index.js';
@@ -11,6 +11,10 @@ import { blockCodec } from '../../lib/messages/block.js';
 import { encodeBlockHeader, blockHash } from '../../lib/messages/block-header.js';
 import { merkleRoot } from '../../lib/messages/merkle.js';
 import { rawTransaction } from '../../lib/messages/transaction.js';
+
+/** The connection's private request waiters, to check that a settled request leaves none behind. */
+const waiters = (conn: PeerConnection): { listenerCount(event: string): number } =>
+  (conn as unknown as { replyWaiters: { listenerCount(event: string): number } }).replyWaiters;
 
 /** A scripted peer speaking raw frames, so tests control exactly what arrives. */
 class ScriptedPeer {
@@ -147,14 +151,14 @@ t.test('getTx answered with notfound leaves no listener or timer behind', async 
   const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
   await peer.handshake();
   await conn.ready(5000);
-  const closeListeners = conn.listenerCount('close');
+  const closeListeners = waiters(conn).listenerCount('close');
   const missingP = conn.getTx(Buffer.alloc(32, 9), { timeoutMs: 5000 });
   await peer.next('getdata');
   peer.send({ command: 'notfound', inventory: [{ type: 1, hash: Buffer.alloc(32, 9) }] } as Message);
   await t.rejects(missingP, /no transaction/);
-  t.equal(conn.listenerCount('tx'), 0, 'the tx waiter is gone');
-  t.equal(conn.listenerCount('notfound'), 0, 'the notfound watcher is gone');
-  t.equal(conn.listenerCount('close'), closeListeners, 'the close waiter is gone');
+  t.equal(waiters(conn).listenerCount('tx'), 0, 'the tx waiter is gone');
+  t.equal(waiters(conn).listenerCount('notfound'), 0, 'the notfound watcher is gone');
+  t.equal(waiters(conn).listenerCount('close'), closeListeners, 'the close waiter is gone');
   await conn.close();
 });
 
@@ -164,11 +168,11 @@ t.test('a request whose send throws rejects with that error and leaves no waiter
   const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
   await peer.handshake();
   await conn.ready(5000);
-  const closeListeners = conn.listenerCount('close');
+  const closeListeners = waiters(conn).listenerCount('close');
   const locator = Array.from({ length: 40_000 }, () => Buffer.alloc(32));
   await t.rejects(conn.getHeaders(locator, undefined, { timeoutMs: 5000 }), /exceeds the peer's limit/);
-  t.equal(conn.listenerCount('headers'), 0, 'the headers waiter is gone');
-  t.equal(conn.listenerCount('close'), closeListeners, 'the close waiter is gone');
+  t.equal(waiters(conn).listenerCount('headers'), 0, 'the headers waiter is gone');
+  t.equal(waiters(conn).listenerCount('close'), closeListeners, 'the close waiter is gone');
   t.equal(conn.state, 'ready');
   await conn.close();
 });
@@ -190,6 +194,32 @@ t.test('a throwing app listener never escapes the connection', async (t) => {
   t.equal(errors.length, 1);
   t.equal(conn.state, 'ready');
   await conn.close();
+});
+
+t.test('a throwing app listener cannot starve a pending request of its reply or close', async (t) => {
+  const [a, b] = duplexPair();
+  const peer = new ScriptedPeer(b);
+  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
+  const errors: unknown[] = [];
+  conn.on('listenerError', (e) => errors.push(e));
+  conn.on('headers', () => {
+    throw new Error('app bug on headers');
+  });
+  conn.on('close', () => {
+    throw new Error('app bug on close');
+  });
+  await peer.handshake();
+  await conn.ready(5000);
+  const headersP = conn.getHeaders([Buffer.alloc(32)], undefined, { timeoutMs: 5000 });
+  await peer.next('getheaders');
+  peer.send({ command: 'headers', headers: [] } as Message);
+  t.equal((await headersP).headers.length, 0, 'the reply reached the request');
+  const pendingP = conn.getHeaders([Buffer.alloc(32)], undefined, { timeoutMs: 5000 });
+  await peer.next('getheaders');
+  peer.stream.destroy();
+  const err: unknown = await pendingP.catch((e: unknown) => e);
+  t.type(err, PeerError, 'the close reached the request (not its timeout)');
+  t.equal(errors.length, 2, 'both app errors reported');
 });
 
 t.test('a frame with a bad checksum is dropped and the connection goes on', async (t) => {
