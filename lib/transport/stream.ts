@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { sha256 } from '../hash.js';
+import { formatIp, parseIp } from '../ip.js';
 import { bareHost, isOnionHost } from './address.js';
 import { TransportError, formatTarget } from './errors.js';
 
@@ -41,20 +42,19 @@ let anonymousStreams = 0;
 
 function syntheticAddress(identity: string, onion: boolean): string {
   const prefix = onion ? ONIONCAT_PREFIX : SYNTHETIC_PREFIX;
-  const digest = createHash('sha256').update(identity).digest();
-  const bytes = Buffer.concat([prefix, digest.subarray(0, 16 - prefix.length)]);
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i).toString(16));
-  // Canonical text form, e.g. zero runs compressed, via the URL parser's IPv6 serializer.
-  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+  const digest = sha256(Buffer.from(identity));
+  return formatIp(Buffer.concat([prefix, digest.subarray(0, 16 - prefix.length)]));
 }
 
-/** IPv4-mapped IPv6 ("::ffff:1.2.3.4") becomes plain IPv4; other literals are canonicalised. */
+/**
+ * Canonical text of an IP literal (lib/ip.ts): IPv4-mapped IPv6 becomes plain IPv4. A zone id
+ * (a link-local peer's "fe80::1%eth0") is kept as reported.
+ */
 function normalizeIp(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1];
-  if (net.isIPv6(address)) return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  return address;
+  const zoneAt = address.indexOf('%');
+  const ip = parseIp(zoneAt < 0 ? address : address.slice(0, zoneAt));
+  if (ip === undefined) return address;
+  return zoneAt < 0 ? formatIp(ip) : formatIp(ip) + address.slice(zoneAt);
 }
 
 /**

@@ -78,6 +78,10 @@ t.test('IP literals are kept (normalised), and meta wins over what a socket repo
   const v6 = fromStream(a, { host: '[2001:DB8:0:0::1]', port: 18333 });
   t.equal(v6.remote.address, '2001:db8::1');
   t.equal(v6.remote.identity, '[2001:db8::1]:18333');
+  // A link-local peer's socket reports its zone id; it is kept, and the address is still canonical.
+  const linkLocal = fromStream(a, { host: 'FE80:0:0::1%eth0', port: 8333 });
+  t.equal(linkLocal.remote.address, 'fe80::1%eth0');
+  t.equal(linkLocal.remote.synthetic, false);
 
   const server = await listen({ host: '127.0.0.1', port: 0 }, (socket) => socket.on('error', () => {}));
   t.teardown(() => server.close({ destroyConnections: true }));
