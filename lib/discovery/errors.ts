@@ -64,3 +64,8 @@ export class DiscoveryError extends Error {
     return TRANSIENT.has(this.code);
   }
 }
+
+/** The error every lookup gives when the caller's signal fires; `server` when one was being asked. */
+export function abortedLookup(name: string, signal: AbortSignal, server?: string): DiscoveryError {
+  return new DiscoveryError('aborted', `lookup of ${name} aborted`, { queryName: name, server, cause: signal.reason });
+}

@@ -2,7 +2,7 @@
 // retries with backoff across the configured resolvers.
 import { isIP } from 'node:net';
 import pRetry from 'p-retry';
-import { DiscoveryError } from './errors.js';
+import { DiscoveryError, abortedLookup } from './errors.js';
 import { addressesFrom, buildQuery, randomQueryId, rcodeOf, type AddressRecordType } from './packet.js';
 import { formatDnsServer, systemDnsServers, type DnsServer } from './servers.js';
 import { tcpExchange, udpExchange, type ExchangeStats, type PendingQuery } from './transport.js';
@@ -118,10 +118,6 @@ function rcodeError(rcode: string, name: string, server: DnsServer): DiscoveryEr
   return new DiscoveryError(code, `${formatDnsServer(server)} answered ${rcode} for ${name}`, { queryName: name, server: formatDnsServer(server), rcode });
 }
 
-function abortedError(name: string, signal: AbortSignal): DiscoveryError {
-  return new DiscoveryError('aborted', `lookup of ${name} aborted`, { queryName: name, cause: signal.reason });
-}
-
 /** Ask for one record type until an answer, a permanent error, or the retries run out. */
 async function queryType(name: string, type: AddressRecordType, s: ResolveSettings): Promise<QueryAnswer> {
   const ignored: ExchangeStats = { mismatched: 0, undecodable: 0 };
@@ -161,7 +157,7 @@ async function queryType(name: string, type: AddressRecordType, s: ResolveSettin
       shouldRetry: (error) => error instanceof DiscoveryError && error.transient,
     });
   } catch (error) {
-    if (s.signal?.aborted) throw error instanceof DiscoveryError && error.code === 'aborted' ? error : abortedError(name, s.signal);
+    if (s.signal?.aborted) throw error instanceof DiscoveryError && error.code === 'aborted' ? error : abortedLookup(name, s.signal);
     if (error instanceof DiscoveryError) throw error;
     throw new DiscoveryError('network', `lookup of ${type} ${name} failed: ${String(error)}`, { queryName: name, cause: error });
   }

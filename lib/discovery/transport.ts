@@ -2,7 +2,7 @@
 import { createSocket } from 'node:dgram';
 import { connect, isIP } from 'node:net';
 import type { DecodedPacket } from 'dns-packet';
-import { DiscoveryError } from './errors.js';
+import { DiscoveryError, abortedLookup } from './errors.js';
 import { isReplyTo, tryDecode, type AddressRecordType } from './packet.js';
 import { formatDnsServer, type DnsServer } from './servers.js';
 
@@ -37,8 +37,9 @@ type Settle = (outcome: { reply: DecodedPacket } | { error: DiscoveryError }) =>
 function bounded(server: DnsServer, query: PendingQuery, opts: ExchangeOptions, start: (settle: Settle) => () => void): Promise<DecodedPacket> {
   const where = formatDnsServer(server);
   return new Promise((resolve, reject) => {
-    if (opts.signal?.aborted) {
-      reject(new DiscoveryError('aborted', `lookup of ${query.name} aborted`, { queryName: query.name, server: where, cause: opts.signal.reason }));
+    const { signal } = opts;
+    if (signal?.aborted) {
+      reject(abortedLookup(query.name, signal, where));
       return;
     }
     let done = false;
@@ -47,13 +48,12 @@ function bounded(server: DnsServer, query: PendingQuery, opts: ExchangeOptions, 
       if (done) return;
       done = true;
       clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
       cleanup();
       if ('reply' in outcome) resolve(outcome.reply);
       else reject(outcome.error);
     };
-    const onAbort = (): void =>
-      settle({ error: new DiscoveryError('aborted', `lookup of ${query.name} aborted`, { queryName: query.name, server: where, cause: opts.signal?.reason }) });
+    const onAbort = (): void => settle({ error: abortedLookup(query.name, signal!, where) });
     const timer = setTimeout(
       () =>
         settle({
@@ -64,7 +64,7 @@ function bounded(server: DnsServer, query: PendingQuery, opts: ExchangeOptions, 
         }),
       opts.timeoutMs,
     );
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const stop = start(settle);
       if (done) stop();
