@@ -7,5 +7,5 @@ export type { PeerState } from './state.js';
 export { DEFAULT_UA_POLICY, ACCEPT_ANY_UA, userAgentAllowed, type UserAgentPolicy } from './user-agent.js';
 export { BAN_THRESHOLD, MISBEHAVIOR_POINTS, type MisbehaviorKind } from './misbehavior.js';
 export { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
-export type { PeerStatsSnapshot, CommandCounters } from './stats.js';
+export { OTHER_COMMANDS, type PeerStatsSnapshot, type CommandCounters } from './stats.js';
 export { acceptPeers, peerOverStream, type InboundPeerOptions } from './accept.js';

@@ -1,4 +1,11 @@
+import { messageCodecs } from '../messages/index.js';
 import type { Clock } from './clock.js';
+
+/**
+ * Received commands without a codec are counted under this one key, as the node does: their
+ * names are the peer's to choose, and one key per name would grow without bound.
+ */
+export const OTHER_COMMANDS = '*other*';
 
 export interface CommandCounters {
   readonly messages: number;
@@ -25,6 +32,7 @@ export interface PeerStatsSnapshot {
   readonly bytesSent: number;
   readonly bytesReceived: number;
   readonly sentPerCommand: Readonly<Record<string, CommandCounters>>;
+  /** Commands without a codec are counted together under OTHER_COMMANDS ('*other*'). */
   readonly receivedPerCommand: Readonly<Record<string, CommandCounters>>;
 }
 
@@ -58,7 +66,7 @@ export class PeerStats {
 
   /** A frame header arrived: count the whole frame against its command. */
   receivedMessage(command: string, frameBytes: number): void {
-    bump(this.receivedPer, command, frameBytes);
+    bump(this.receivedPer, messageCodecs.has(command) ? command : OTHER_COMMANDS, frameBytes);
   }
 
   snapshot(identity: Identity): PeerStatsSnapshot {

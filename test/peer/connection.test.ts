@@ -239,6 +239,23 @@ t.test('a frame with a bad checksum is dropped and the connection goes on', asyn
   await conn.close();
 });
 
+t.test('received commands without a codec share one stats key, so a peer cannot grow the counters', async (t) => {
+  const [a, b] = duplexPair();
+  const peer = new ScriptedPeer(b);
+  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
+  await peer.handshake();
+  await conn.ready(5000);
+  for (let i = 0; i < 50; i++) peer.send({ command: 'unknown', name: `junk${i}`, payload: Buffer.alloc(0) });
+  peer.send({ command: 'ping', nonce: 3n });
+  await peer.next('pong');
+  const received = conn.stats().receivedPerCommand;
+  t.equal(received['*other*']?.messages, 50, 'all counted under *other*');
+  t.equal(received['*other*']?.bytes, 50 * 24);
+  t.equal(Object.keys(received).filter((k) => k.startsWith('junk')).length, 0, 'no key per name');
+  t.equal(received.ping?.messages, 1, 'known commands keep their own key');
+  await conn.close();
+});
+
 t.test('oversized sends are refused before they reach the peer', async (t) => {
   const [a, b] = duplexPair();
   const peer = new ScriptedPeer(b);
