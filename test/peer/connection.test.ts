@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Duplex } from 'node:stream';
 import { duplexPair } from '../helpers/duplex-pair.js';
-import { PeerConnection } from '../../lib/peer/connection.js';
+import { PeerConnection, type PeerConnectionOptions } from '../../lib/peer/connection.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { PeerError } from '../../lib/peer/reasons.js';
 import { regtest } from '../../lib/networks.js';
@@ -58,6 +58,26 @@ class ScriptedPeer {
   }
 }
 
+/** An outbound PeerConnection over an in-memory pair to a ScriptedPeer, before the handshake. */
+function scripted(opts: Partial<PeerConnectionOptions> = {}): { peer: ScriptedPeer; conn: PeerConnection; ours: Duplex } {
+  const [ours, theirs] = duplexPair();
+  const peer = new ScriptedPeer(theirs);
+  const conn = new PeerConnection(ours, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA, ...opts });
+  return { peer, conn, ours };
+}
+
+async function handshake(peer: ScriptedPeer, conn: PeerConnection): Promise<void> {
+  await peer.handshake();
+  await conn.ready(5000);
+}
+
+/** scripted() with the handshake done. */
+async function readyScripted(): Promise<ReturnType<typeof scripted>> {
+  const pair = scripted();
+  await handshake(pair.peer, pair.conn);
+  return pair;
+}
+
 t.test('two PeerConnections complete a handshake over an in-memory pair and ping', async (t) => {
   const [a, b] = duplexPair();
   // Separate nonce sets: with the shared default, the pair would rightly look like a self-connection.
@@ -91,11 +111,7 @@ t.test('a connection to ourselves is detected through the shared nonce set', asy
 });
 
 t.test('getHeaders, getBlock streaming, getTx, sendTx against a scripted peer', async (t) => {
-  const [a, b] = duplexPair();
-  const peer = new ScriptedPeer(b);
-  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
-  await peer.handshake();
-  await conn.ready(5000);
+  const { peer, conn } = await readyScripted();
 
   const coinbase = rawTransaction(Buffer.from('01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff0401020304ffffffff0100f2052a010000000151000000000', 'hex').subarray(0, 85));
   const other = rawTransaction(Buffer.from('0100000000' + '01' + '0000000000000000' + '0151' + '00000000', 'hex'));
@@ -146,11 +162,7 @@ t.test('getHeaders, getBlock streaming, getTx, sendTx against a scripted peer', 
 });
 
 t.test('getTx answered with notfound leaves no listener or timer behind', async (t) => {
-  const [a, b] = duplexPair();
-  const peer = new ScriptedPeer(b);
-  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
-  await peer.handshake();
-  await conn.ready(5000);
+  const { peer, conn } = await readyScripted();
   const closeListeners = waiters(conn).listenerCount('close');
   const missingP = conn.getTx(Buffer.alloc(32, 9), { timeoutMs: 5000 });
   await peer.next('getdata');
@@ -163,11 +175,7 @@ t.test('getTx answered with notfound leaves no listener or timer behind', async 
 });
 
 t.test('a request whose send throws rejects with that error and leaves no waiter behind', async (t) => {
-  const [a, b] = duplexPair();
-  const peer = new ScriptedPeer(b);
-  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
-  await peer.handshake();
-  await conn.ready(5000);
+  const { peer, conn } = await readyScripted();
   const closeListeners = waiters(conn).listenerCount('close');
   const locator = Array.from({ length: 40_000 }, () => Buffer.alloc(32));
   await t.rejects(conn.getHeaders(locator, undefined, { timeoutMs: 5000 }), /exceeds the peer's limit/);
@@ -178,16 +186,13 @@ t.test('a request whose send throws rejects with that error and leaves no waiter
 });
 
 t.test('a throwing app listener never escapes the connection', async (t) => {
-  const [a, b] = duplexPair();
-  const peer = new ScriptedPeer(b);
-  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
+  const { peer, conn } = scripted();
   const errors: unknown[] = [];
   conn.on('listenerError', (e) => errors.push(e));
   conn.on('ping', () => {
     throw new Error('app bug');
   });
-  await peer.handshake();
-  await conn.ready(5000);
+  await handshake(peer, conn);
   peer.send({ command: 'ping', nonce: 9n });
   const pong = await peer.next('pong');
   t.equal(pong.nonce, 9n, 'still answered');
@@ -197,9 +202,7 @@ t.test('a throwing app listener never escapes the connection', async (t) => {
 });
 
 t.test('a throwing app listener cannot starve a pending request of its reply or close', async (t) => {
-  const [a, b] = duplexPair();
-  const peer = new ScriptedPeer(b);
-  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
+  const { peer, conn } = scripted();
   const errors: unknown[] = [];
   conn.on('listenerError', (e) => errors.push(e));
   conn.on('headers', () => {
@@ -208,8 +211,7 @@ t.test('a throwing app listener cannot starve a pending request of its reply or 
   conn.on('close', () => {
     throw new Error('app bug on close');
   });
-  await peer.handshake();
-  await conn.ready(5000);
+  await handshake(peer, conn);
   const headersP = conn.getHeaders([Buffer.alloc(32)], undefined, { timeoutMs: 5000 });
   await peer.next('getheaders');
   peer.send({ command: 'headers', headers: [] } as Message);
@@ -223,11 +225,7 @@ t.test('a throwing app listener cannot starve a pending request of its reply or 
 });
 
 t.test('a frame with a bad checksum is dropped and the connection goes on', async (t) => {
-  const [a, b] = duplexPair();
-  const peer = new ScriptedPeer(b);
-  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
-  await peer.handshake();
-  await conn.ready(5000);
+  const { peer, conn } = await readyScripted();
   const bad = encodeMessageFrame(regtest.magic, { command: 'ping', nonce: 1n });
   bad[20] ^= 0xff;
   peer.stream.write(bad);
@@ -240,11 +238,7 @@ t.test('a frame with a bad checksum is dropped and the connection goes on', asyn
 });
 
 t.test('received commands without a codec share one stats key, so a peer cannot grow the counters', async (t) => {
-  const [a, b] = duplexPair();
-  const peer = new ScriptedPeer(b);
-  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
-  await peer.handshake();
-  await conn.ready(5000);
+  const { peer, conn } = await readyScripted();
   for (let i = 0; i < 50; i++) peer.send({ command: 'unknown', name: `junk${i}`, payload: Buffer.alloc(0) });
   peer.send({ command: 'ping', nonce: 3n });
   await peer.next('pong');
@@ -257,41 +251,33 @@ t.test('received commands without a codec share one stats key, so a peer cannot 
 });
 
 t.test('oversized sends are refused before they reach the peer', async (t) => {
-  const [a, b] = duplexPair();
-  const peer = new ScriptedPeer(b);
-  const conn = new PeerConnection(a, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA });
-  await peer.handshake();
-  await conn.ready(5000);
+  const { peer, conn } = await readyScripted();
   const inventory = Array.from({ length: 30_000 }, () => ({ type: 1, hash: Buffer.alloc(32) }));
   t.throws(() => conn.send({ command: 'inv', inventory } as Message), /exceeds the peer's limit/);
   await conn.close();
 });
 
 t.test('slow block consumers pause the socket (input backpressure)', async (t) => {
-  const [a, b] = duplexPair();
-  const peer = new ScriptedPeer(b);
   let release: () => void = () => {};
   const gate = new Promise<void>((r) => (release = r));
   let calls = 0;
-  const conn = new PeerConnection(a, {
-    network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA,
+  const { peer, conn, ours } = scripted({
     onBlockTransaction: () => {
       calls++;
       return gate;
     },
   });
-  await peer.handshake();
-  await conn.ready(5000);
+  await handshake(peer, conn);
   const tx = rawTransaction(Buffer.from('0100000000' + '01' + '0000000000000000' + '0151' + '00000000', 'hex'));
   const header = { version: 1, prevBlock: Buffer.alloc(32), merkleRoot: merkleRoot([tx.txid]), timestamp: 1, bits: 0, nonce: 0 };
   const ended = new Promise((r) => conn.once('blockEnd', r));
   peer.stream.write(encodeFrame(regtest.magic, 'block', blockCodec.encode({ command: 'block', header, transactions: [tx] })));
   await ended;
   t.equal(calls, 1);
-  t.equal(a.isPaused(), true, 'paused while the handler is pending');
+  t.equal(ours.isPaused(), true, 'paused while the handler is pending');
   release();
   await new Promise((r) => setImmediate(r));
-  t.equal(a.isPaused(), false, 'resumed once it settles');
+  t.equal(ours.isPaused(), false, 'resumed once it settles');
   await conn.close();
   t.ok(encodeBlockHeader(header).length === 80);
 });
