@@ -402,7 +402,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.blocks.abort();
     // Polite: let queued bytes (a reject, the last pong) go out, then make sure the socket dies.
     this.stream.end(() => this.stream.destroy());
-    setTimeout(() => this.stream.destroy(), 2000).unref();
+    const backstop = setTimeout(() => this.stream.destroy(), 2000).unref();
+    this.stream.once('close', () => clearTimeout(backstop));
     this.safeEmit('close', reason);
   }
 
