@@ -53,9 +53,15 @@ export class JsonFields {
     return this.bad(field, 'hex bytes');
   }
   hash(field: string): Buffer {
-    const v = this.obj[field];
+    return this.hashOf(field, this.obj[field]);
+  }
+  /** An array of hashes; a bad element is named `field[i]`. */
+  hashes(field: string): Buffer[] {
+    return this.array(field).map((v, i) => this.hashOf(`${field}[${i}]`, v));
+  }
+  private hashOf(field: string, v: Json | undefined): Buffer {
     if (typeof v === 'string' && /^[0-9a-fA-F]{64}$/.test(v)) return fromDisplayHex(v);
-    return this.bad(field, 'a 64-hex-digit hash');
+    throw new EncodeError(this.command, field, `expected a 64-hex-digit hash, got ${JSON.stringify(v)}`);
   }
   objects(field: string): JsonFields[] {
     const v = this.obj[field];

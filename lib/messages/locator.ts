@@ -46,8 +46,7 @@ function locatorCodec<C extends LocatorCommand>(command: C): MessageCodec<Locato
     }),
     fromJSON(json) {
       const f = new JsonFields(command, json);
-      const locator = f.array('locator').map((h, i) => new JsonFields(command, { [`locator[${i}]`]: h }).hash(`locator[${i}]`));
-      return { command, version: f.number('version'), locator, hashStop: f.hash('hashStop') };
+      return { command, version: f.number('version'), locator: f.hashes('locator'), hashStop: f.hash('hashStop') };
     },
   };
 }

@@ -2,8 +2,6 @@ import type { MessageCodec } from './codec.js';
 import { PayloadReader } from '../encoding/reader.js';
 import { PayloadWriter } from '../encoding/writer.js';
 import { blockHeaderFromJSON, blockHeaderToJSON, readBlockHeader, writeBlockHeader, type BlockHeader } from './block-header.js';
-import { EncodeError } from '../errors.js';
-import { fromDisplayHex } from '../hash.js';
 import { JsonFields, toJson } from './json.js';
 
 /** BIP37 `merkleblock`: a header and a partial merkle tree of the matched txs. */
@@ -50,17 +48,8 @@ export const merkleBlockCodec: MessageCodec<MerkleBlockMessage> = {
       command: 'merkleblock',
       header: blockHeaderFromJSON(f.object('header')),
       totalTransactions: f.number('totalTransactions'),
-      hashes: hashesFromJSON(f, 'hashes'),
+      hashes: f.hashes('hashes'),
       flags: f.bytes('flags'),
     };
   },
 };
-
-function hashesFromJSON(f: JsonFields, field: string): Buffer[] {
-  return f.array(field).map((v, i) => {
-    if (typeof v !== 'string' || !/^[0-9a-fA-F]{64}$/.test(v)) {
-      throw new EncodeError(f.command, `${field}[${i}]`, `expected a 64-hex-digit hash, got ${JSON.stringify(v)}`);
-    }
-    return fromDisplayHex(v);
-  });
-}

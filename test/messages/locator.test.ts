@@ -31,6 +31,9 @@ t.test('bounds and errors', (t) => {
     expectDecodeError(t, () => codec.decode(hex('80110100 fd0000')), { command: codec.command, field: 'count', reason: 'non-canonical' }, `${codec.command}: non-canonical count`);
     expectDecodeError(t, () => codec.decode(Buffer.concat([hex('80110100 01'), genesis])), { command: codec.command, field: 'hashStop', reason: 'truncated' }, `${codec.command}: no hashStop`);
     expectDecodeError(t, () => codec.decode(Buffer.concat([hex('80110100 00'), zero, hex('00')])), { command: codec.command, field: 'end', reason: 'trailing-bytes' }, `${codec.command}: trailing byte`);
+    const json = { command: codec.command, version: 70016, locator: [genesis.toString('hex'), 'zz'], hashStop: zero.toString('hex') };
+    t.throws(() => codec.fromJSON(json), { name: 'EncodeError', command: codec.command, field: 'locator[1]', message: /expected a 64-hex-digit hash, got "zz"/ }, `${codec.command}: a bad locator hash in JSON is named`);
+    t.throws(() => codec.fromJSON({ ...json, locator: 'zz' }), { name: 'EncodeError', field: 'locator' }, `${codec.command}: locator must be an array`);
   }
   t.end();
 });
