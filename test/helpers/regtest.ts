@@ -8,6 +8,10 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './ports.js';
+import { stopChild } from './child.js';
+
+/** How long a stopped child gets to exit on SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 5_000;
 
 /** Coinbase address for mining: the regtest key whose private bytes are all 0x01. */
 export const REGTEST_MINING_ADDRESS = 'bchreg:qpumqqygwcnt999fz3gp5nxjy66ckg6esvp7xk3xap';
@@ -46,19 +50,6 @@ function ensureBcashInstalled(): void {
   }
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.ref(); // an unref'd child would let the process exit before 'exit' arrives
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 /** Spawn the launcher and wait for its "ready" line; rejects with its error (e.g. EADDRINUSE). */
 function launch(p2pPort: number, rpcPort: number, bans: string[]): Promise<{ child: ChildProcess; ready: ReadyEvent }> {
   // The child is plain Node: drop the test runner's loaders and hooks from NODE_OPTIONS.
@@ -72,7 +63,7 @@ function launch(p2pPort: number, rpcPort: number, bans: string[]): Promise<{ chi
   return new Promise((resolve, reject) => {
     let ready = false;
     const timer = setTimeout(() => {
-      void stopChild(child);
+      void stopChild(child, STOP_GRACE_MS);
       reject(new Error(`regtest node not ready within ${READY_TIMEOUT_MS} ms`));
     }, READY_TIMEOUT_MS);
     const lines = createInterface({ input: child.stdout! });
@@ -91,7 +82,7 @@ function launch(p2pPort: number, rpcPort: number, bans: string[]): Promise<{ chi
       }
       if (message.event === 'error' && !ready) {
         clearTimeout(timer);
-        void stopChild(child);
+        void stopChild(child, STOP_GRACE_MS);
         const err = new Error(`regtest node failed to start: ${message.message}`) as Error & { code?: string };
         err.code = message.code;
         reject(err);
@@ -184,7 +175,7 @@ export async function startRegtestNode(): Promise<RegtestNode> {
     },
     async stop(): Promise<void> {
       child.stdin?.end();
-      await stopChild(child);
+      await stopChild(child, STOP_GRACE_MS);
     },
   };
 }

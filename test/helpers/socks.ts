@@ -3,6 +3,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { freePort } from './ports.js';
+import { stopChild } from './child.js';
+
+/** How long a stopped child gets to exit on SIGTERM before SIGKILL. */
+const STOP_GRACE_MS = 2_000;
 
 export interface SocksServer {
   readonly host: string;
@@ -41,19 +45,6 @@ async function waitUntilAccepting(host: string, port: number, child: ChildProces
   throw new Error(`microsocks did not accept on ${host}:${port}`);
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.ref(); // an unref'd child would let the process exit before 'exit' arrives
-    const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 /** Start microsocks on 127.0.0.1 and a free port, optionally requiring username/password. */
 export async function startMicrosocks(auth?: { username: string; password: string }): Promise<SocksServer> {
   const bin = microsocksPath();
@@ -68,10 +59,10 @@ export async function startMicrosocks(auth?: { username: string; password: strin
     child.unref();
     try {
       await waitUntilAccepting(host, port, child);
-      return { host, port, ...auth, stop: () => stopChild(child) };
+      return { host, port, ...auth, stop: () => stopChild(child, STOP_GRACE_MS) };
     } catch (err) {
       lastError = err;
-      await stopChild(child);
+      await stopChild(child, STOP_GRACE_MS);
     }
   }
   throw lastError;
