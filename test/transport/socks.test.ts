@@ -5,20 +5,11 @@ import { TransportError } from '../../lib/transport/errors.js';
 import { dialSocks, isolationCredentials } from '../../lib/transport/socks.js';
 import { socksDialer } from '../../lib/transport/dialer.js';
 import { type Listener, listen } from '../../lib/transport/listener.js';
+import { rejection } from '../helpers/transport-error.js';
 import { closedPort } from '../helpers/ports.js';
 import { startMicrosocks, startRecordingSocks } from '../helpers/socks.js';
 
 const TIMEOUT_MS = 5000;
-
-async function rejection(promise: Promise<unknown>): Promise<TransportError> {
-  const result = await promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in result)) throw new Error('expected a rejection');
-  if (!(result.error instanceof TransportError)) throw result.error;
-  return result.error;
-}
 
 /** Echo server that first greets every client with "hi:<n>" (bytes the client did not ask for). */
 async function greetingEchoServer(host: string, port = 0): Promise<Listener> {

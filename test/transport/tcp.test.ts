@@ -2,22 +2,11 @@ import net from 'node:net';
 import { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import t from 'tap';
-import { TransportError } from '../../lib/transport/errors.js';
 import { dialTcp } from '../../lib/transport/tcp.js';
 import { tcpDialer, onionRoutingDialer, type Dialer } from '../../lib/transport/dialer.js';
 import { listen } from '../../lib/transport/listener.js';
+import { rejection } from '../helpers/transport-error.js';
 import { closedPort, startUnresponsiveListener } from '../helpers/ports.js';
-
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<TransportError> {
-  const result = await promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-  if (!('error' in result)) throw new Error('expected a rejection');
-  if (!(result.error instanceof TransportError)) throw result.error;
-  return result.error;
-}
 
 /** An echo server on loopback through lib/transport/listener. */
 async function echoServer(host: string) {
