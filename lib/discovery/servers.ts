@@ -1,5 +1,6 @@
 import { getServers } from 'node:dns';
 import { isIP } from 'node:net';
+import { formatTarget } from '../transport/errors.js';
 import { DiscoveryError } from './errors.js';
 
 /** A DNS resolver to send queries to. */
@@ -56,5 +57,5 @@ export function systemDnsServers(): DnsServer[] {
 
 /** "host:port", with brackets around IPv6 hosts. */
 export function formatDnsServer(server: DnsServer): string {
-  return isIP(server.host) === 6 ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`;
+  return formatTarget(server.host, server.port);
 }
