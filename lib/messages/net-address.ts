@@ -2,8 +2,6 @@ import type { PayloadReader } from '../encoding/reader.js';
 import type { PayloadWriter } from '../encoding/writer.js';
 import { EncodeError } from '../errors.js';
 import { formatIp, isIPv4Mapped, parseIp } from '../ip.js';
-
-export { isIPv4Mapped };
 import { toJson, type JsonFields, type JsonObject } from './json.js';
 
 /** Bytes of a net_addr without time (services 8 + ip 16 + port 2), as in `version`. */
@@ -36,21 +34,18 @@ export function netAddressToJSON(a: NetAddress): JsonObject {
 export function netAddressFromJSON(f: JsonFields, field: string): NetAddress {
   return {
     services: f.big('services'),
-    ip: ipFromJSON(f, 'ip', field),
+    ip: ipFromJSON(f, field),
     port: f.number('port'),
   };
 }
 
-/** Reads an ip text field of a JSON object; a bad address is an EncodeError naming the field. */
-export function ipFromJSON(f: JsonFields, key: string, field: string): Buffer {
-  const text = f.string(key);
-  try {
-    return parseNetAddress(text);
-  } catch {
-    throw new EncodeError(f.command, `${field}.${key}`, `expected an IPv4 or IPv6 address, got ${JSON.stringify(text)}`);
-  }
+/** The `ip` text of a JSON address; a bad address is an EncodeError naming `field.ip`. */
+function ipFromJSON(f: JsonFields, field: string): Buffer {
+  const text = f.string('ip');
+  const ip = parseIp(text);
+  if (!ip) throw new EncodeError(f.command, `${field}.ip`, `expected an IPv4 or IPv6 address, got ${JSON.stringify(text)}`);
+  return ip;
 }
-
 
 /**
  * Text form of a 16-byte address: dotted quad for IPv4-mapped addresses,

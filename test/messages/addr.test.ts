@@ -17,6 +17,8 @@ t.test('one entry, byte by byte', (t) => {
   t.same(m, { command: 'addr', addresses: [{ time: 1231006505, services: 0x21n, ip: parseNetAddress('10.0.0.1'), port: 8333 }] });
   t.same(addrCodec.encode(m), bytes);
   t.same(messageToJSON(m), { command: 'addr', addresses: [{ time: 1231006505, services: '33', ip: '10.0.0.1', port: 8333 }] });
+  const badIp = { command: 'addr', addresses: [{ time: 1, services: '1', ip: '10.0.0.1', port: 1 }, { time: 1, services: '1', ip: 'localhost', port: 1 }] };
+  t.throws(() => addrCodec.fromJSON(badIp), { name: 'EncodeError', command: 'addr', field: 'addresses[1].ip', message: /expected an IPv4 or IPv6 address, got "localhost"/ });
   t.end();
 });
 
