@@ -14,7 +14,8 @@ export type BlockFrameSummary = BlockStreamSummary;
 
 /**
  * Frame bytes in, block events out: a FrameDecoder streaming `block` payloads into a
- * BlockStreamDecoder. Frames of other commands are skipped. The checksum is hashed from the
+ * BlockStreamDecoder. Frames of other commands are skipped without being gathered in memory
+ * (a bad checksum on them still throws, as it would for the block). The checksum is hashed from the
  * same chunks as they pass (no copy); a mismatch throws FramingError('block', 'bad-checksum')
  * at the end of the frame, after the transactions were emitted: treat them as unconfirmed
  * until `finished` says so.
@@ -25,7 +26,8 @@ export class BlockFrameStream {
   private result: BlockFrameSummary | undefined;
 
   constructor(private readonly options: BlockFrameOptions) {
-    this.frames = new FrameDecoder({ magic: options.magic, limits: options.limits });
+    // Every frame streams, so a skipped frame's payload passes as views and is never gathered.
+    this.frames = new FrameDecoder({ magic: options.magic, limits: options.limits, shouldStream: () => true });
   }
 
   /** The summary of the first block frame, once it has ended with a good checksum. */
@@ -44,7 +46,13 @@ export class BlockFrameStream {
   push(chunk: Buffer): BlockFrameSummary | undefined {
     if (this.result) return this.result; // bytes after the block are not ours
     for (const event of this.frames.push(chunk)) {
-      if (event.header.command !== 'block' || this.result) continue;
+      if (this.result) continue;
+      if (event.header.command !== 'block') {
+        if (event.type === 'stream-end' && !event.checksumOk) {
+          throw new FramingError(event.header.command, 'bad-checksum', 'skipped frame does not match its header checksum');
+        }
+        continue;
+      }
       if (event.type === 'stream-start') {
         this.block = new BlockStreamDecoder({ ...this.options, payloadLength: event.header.length });
       } else if (event.type === 'stream-data') {

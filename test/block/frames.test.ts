@@ -44,6 +44,19 @@ t.test('a corrupted payload fails the frame checksum', async (t) => {
   );
 });
 
+t.test('frames before the block are skipped, whatever their size, but their checksum still counts', async (t) => {
+  const bigTx = encodeFrame(mainnet.magic, 'tx', Buffer.alloc(3_000_000, 7));
+  const summary = await decodeBlockStream(chunks(Buffer.concat([ping, bigTx, frame]), 65536), { magic: mainnet.magic });
+  t.equal(summary.bytes, payload.length, 'the block after a 3 MB skipped frame decodes');
+  const badPing = Buffer.from(ping);
+  badPing[24] ^= 0xff;
+  await t.rejects(decodeBlockStream(chunks(Buffer.concat([badPing, frame]), 4096), { magic: mainnet.magic }), {
+    name: 'FramingError',
+    command: 'ping',
+    reason: 'bad-checksum',
+  });
+});
+
 t.test('a source that ends early is a truncation', async (t) => {
   await t.rejects(decodeBlockStream(chunks(frame.subarray(0, 5000), 999), { magic: mainnet.magic }), DecodeError);
   await t.rejects(decodeBlockStream([ping], { magic: mainnet.magic }), { name: 'DecodeError', field: 'frame', reason: 'truncated' });
