@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { defineNetwork, getNetwork, type Network } from '../networks.js';
 import { parseDnsServer, type DnsServer } from '../discovery/index.js';
-import { splitHostPort } from '../peerstore/index.js';
+import { PeerStoreLockedError, splitHostPort } from '../peerstore/index.js';
 import { ACCEPT_ANY_UA, DEFAULT_UA_POLICY, type UserAgentPolicy } from '../peer/index.js';
 import type { SocksProxyOptions } from '../transport/index.js';
 
@@ -18,6 +18,12 @@ export class CliError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The one line an error is shown as; a locked peer store also names the likely holder. */
+export function errorLine(err: unknown): string {
+  if (err instanceof PeerStoreLockedError) return `${err.message} (bsv-wire connect?)`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;

@@ -1,7 +1,7 @@
 // bsv-wire connect: run a Manager and show what the network says, as a live view on a terminal,
 // JSON lines with --json, or plain log lines when piped.
 import type { Manager } from '../manager/index.js';
-import { CliError, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parseCommandArgs, parseDurationMs, type StopCause } from './common.js';
+import { CliError, errorLine, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parseCommandArgs, parseDurationMs, type StopCause } from './common.js';
 import { ConnectTracker, describeEvent, peerLabel, type ConnectEvent } from './connect-events.js';
 import { LiveScreen, renderLiveView, type LiveState } from './live-view.js';
 import { createManager, sessionOptionsFrom, watchForNoPeers, type SessionOptions } from './session.js';
@@ -157,7 +157,7 @@ export async function runConnect(args: string[]): Promise<number> {
     cause = await stop.wait();
   } catch (err) {
     cause = 'error';
-    fatal = err instanceof CliError ? err : new CliError(err instanceof Error ? err.message : String(err));
+    fatal = err instanceof CliError ? err : new CliError(errorLine(err));
   } finally {
     stopWatching();
     stop.dispose();

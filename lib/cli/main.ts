@@ -1,5 +1,5 @@
 import { runCodec } from './codec.js';
-import { CliError } from './common.js';
+import { CliError, errorLine } from './common.js';
 import { runConnect, CONNECT_USAGE } from './connect.js';
 import { runHeaders, HEADERS_USAGE } from './headers.js';
 import { runBlock, BLOCK_USAGE } from './block.js';
@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await found.run(rest);
   } catch (err) {
-    process.stderr.write(`bsv-wire ${command}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`bsv-wire ${command}: ${errorLine(err)}\n`);
     return err instanceof CliError ? err.exitCode : 1;
   }
 }

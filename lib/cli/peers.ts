@@ -4,7 +4,8 @@ import { CliError, defaultDataDir, networkFrom, parseCommandArgs, formatDuration
 
 export const PEERS_USAGE = `usage: bsv-wire peers [--unban IP|CIDR] [options]
   Lists the peer store of the network: tried and new addresses (last success, attempts, source)
-  and bans. --unban removes a ban and saves the store.
+  and bans. --unban removes a ban and saves the store (refused while another process, such as
+  bsv-wire connect, uses the same data directory).
   --network, --datadir DIR (default ~/.bsv-wire/<network>), --table tried|new, --json
 `;
 
@@ -26,7 +27,9 @@ export async function runPeers(args: string[]): Promise<number> {
   if (values.table !== undefined && values.table !== 'tried' && values.table !== 'new') throw new CliError('--table: expected tried or new', 2);
   const dataDir = values.datadir ?? defaultDataDir(network);
   const warnings: string[] = [];
-  const store = await PeerStore.open({ dataDir, onWarning: (w) => warnings.push(`${w.code}: ${w.message}`) });
+  // Listing only reads (so it works while `connect` holds the store); --unban takes the lock to save.
+  const readOnly = values.unban === undefined;
+  const store = await PeerStore.open({ dataDir, readOnly, onWarning: (w) => warnings.push(`${w.code}: ${w.message}`) });
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
   const json = values.json === true;
 

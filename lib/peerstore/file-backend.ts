@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
-import { copyFile, link, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, link, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodePeerStoreFile, encodePeerStoreFile, PeerStoreFileError } from './format.js';
+import { acquireDirLock, releaseDirLock } from './lock.js';
 import type { PeerStoreBackend, PeerStoreWarning, PeerStoreWarningListener, StoreSnapshot } from './types.js';
 
 export interface FileBackendOptions {
@@ -13,6 +14,11 @@ export interface FileBackendOptions {
   readonly now?: () => number;
   /** Larger files are refused without being read (default 256 MiB). */
   readonly maxFileBytes?: number;
+  /**
+   * Only read: no lock is taken, nothing in the directory is moved or removed, save() refuses.
+   * For looking at a store another process may be using.
+   */
+  readonly readOnly?: boolean;
 }
 
 const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
@@ -28,16 +34,23 @@ const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
  * Load: a damaged main file is moved aside ("<file>.corrupt-<ms>", or ".unsupported-v<N>-<ms>" for a
  * newer format) and the backup is tried; a damaged backup is moved aside too and the store starts empty.
  * Each step is reported through `onWarning`; load never throws for a bad file.
+ *
+ * Lock: load() and save() first take "<file>.lock" (O_EXCL, holding the pid) and close() gives it back,
+ * so two stores cannot overwrite each other's saves; a second opener gets PeerStoreLockedError. A lock
+ * left by a process that died is stale and taken over.
  */
 export class FilePeerStoreBackend implements PeerStoreBackend {
   readonly dataDir: string;
   readonly filePath: string;
   readonly backupPath: string;
+  readonly lockPath: string;
+  readonly readOnly: boolean;
   private readonly fileName: string;
   private readonly now: () => number;
   private readonly maxFileBytes: number;
   private readonly warningListeners: PeerStoreWarningListener[] = [];
   private tempCounter = 0;
+  private locking: Promise<void> | undefined;
 
   constructor(options: FileBackendOptions) {
     this.dataDir = options.dataDir;
@@ -45,6 +58,8 @@ export class FilePeerStoreBackend implements PeerStoreBackend {
     if (this.fileName.includes('/') || this.fileName.includes('\\')) throw new TypeError(`fileName must be a plain name, got ${this.fileName}`);
     this.filePath = join(this.dataDir, this.fileName);
     this.backupPath = `${this.filePath}.bak`;
+    this.lockPath = `${this.filePath}.lock`;
+    this.readOnly = options.readOnly ?? false;
     this.now = options.now ?? Date.now;
     this.maxFileBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
     if (options.onWarning) this.warningListeners.push(options.onWarning);
@@ -56,7 +71,10 @@ export class FilePeerStoreBackend implements PeerStoreBackend {
   }
 
   async load(): Promise<StoreSnapshot | undefined> {
-    await this.removeStaleTemps();
+    if (!this.readOnly) {
+      await this.lock();
+      await this.removeStaleTemps();
+    }
     const main = await this.readChecked(this.filePath);
     if (main.kind === 'ok') return main.snapshot;
     if (main.kind === 'bad') await this.setAside(this.filePath, main.error, false);
@@ -75,8 +93,9 @@ export class FilePeerStoreBackend implements PeerStoreBackend {
   }
 
   async save(snapshot: StoreSnapshot): Promise<void> {
+    if (this.readOnly) throw new Error(`the peer store in ${this.dataDir} was opened read-only`);
     const data = encodePeerStoreFile(snapshot);
-    await mkdir(this.dataDir, { recursive: true });
+    await this.lock(); // creates the directory too
     const temp = `${this.filePath}.tmp-${process.pid}-${++this.tempCounter}`;
     try {
       const handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
@@ -93,6 +112,25 @@ export class FilePeerStoreBackend implements PeerStoreBackend {
       throw err;
     }
     await this.syncDirectory();
+  }
+
+  /** Gives the directory lock back; a later load() or save() takes it again. */
+  async close(): Promise<void> {
+    const locking = this.locking;
+    this.locking = undefined;
+    if (locking) await locking.then(() => releaseDirLock(this.lockPath), () => {});
+  }
+
+  /** Takes the directory lock once; a failed attempt is not remembered, so the next call tries again. */
+  private lock(): Promise<void> {
+    if (!this.locking) {
+      const attempt = acquireDirLock(this.dataDir, this.lockPath);
+      this.locking = attempt;
+      attempt.catch(() => {
+        if (this.locking === attempt) this.locking = undefined;
+      });
+    }
+    return this.locking;
   }
 
   /** The current main file becomes the backup, atomically: link to a temp name, rename over the backup. */
@@ -152,6 +190,18 @@ export class FilePeerStoreBackend implements PeerStoreBackend {
 
   /** Moves a bad file out of the way, keeping it for inspection; never overwrites an earlier one. */
   private async setAside(path: string, error: PeerStoreFileError, isBackup: boolean): Promise<void> {
+    // Read-only: the file stays where it is (another process may be using the store).
+    const movedTo = this.readOnly ? undefined : await this.moveAside(path, error);
+    this.warn({
+      code: isBackup ? 'corrupt-backup' : error.reason === 'unsupported-version' ? 'unsupported-version' : 'corrupt-file',
+      message: `${error.message}${movedTo ? `; moved to ${movedTo}` : ''}`,
+      file: path,
+      movedTo,
+      error,
+    });
+  }
+
+  private async moveAside(path: string, error: PeerStoreFileError): Promise<string | undefined> {
     const label = error.reason === 'unsupported-version' ? `unsupported-v${error.version}` : 'corrupt';
     const stamp = this.now();
     let movedTo: string | undefined;
@@ -166,17 +216,11 @@ export class FilePeerStoreBackend implements PeerStoreBackend {
     try {
       if (movedTo === undefined) throw new Error('no free name to move the file to');
       await rename(path, movedTo);
+      return movedTo;
     } catch (err) {
       this.warn({ code: 'io-error', message: `cannot move ${path} aside: ${(err as Error).message}`, file: path, error: err as Error });
-      movedTo = undefined;
+      return undefined;
     }
-    this.warn({
-      code: isBackup ? 'corrupt-backup' : error.reason === 'unsupported-version' ? 'unsupported-version' : 'corrupt-file',
-      message: `${error.message}${movedTo ? `; moved to ${movedTo}` : ''}`,
-      file: path,
-      movedTo,
-      error,
-    });
   }
 
   /** Temp files left by a crash mid-save are incomplete by definition. */

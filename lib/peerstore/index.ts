@@ -15,6 +15,7 @@ export {
   type SelectOptions,
 } from './store.js';
 export { FilePeerStoreBackend, type FileBackendOptions } from './file-backend.js';
+export { PeerStoreLockedError } from './lock.js';
 export {
   decodePeerStoreFile,
   encodePeerStoreFile,

@@ -84,6 +84,8 @@ export interface PeerStoreOptions extends Partial<BucketGeometry> {
   /** Where state is persisted. Default: a FilePeerStoreBackend in `dataDir`, or memory only without one. */
   readonly backend?: PeerStoreBackend;
   readonly dataDir?: string;
+  /** With `dataDir`: only read the file, without taking the directory's lock; flushes then fail. */
+  readonly readOnly?: boolean;
   /** The secret that keys bucket placement (16..64 bytes). Default random; a loaded file's key wins. */
   readonly key?: Buffer;
   readonly now?: () => number;
@@ -191,7 +193,7 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
     if (options.backend) {
       this.backend = options.backend;
     } else if (options.dataDir !== undefined) {
-      this.backend = new FilePeerStoreBackend({ dataDir: options.dataDir, now: this.now });
+      this.backend = new FilePeerStoreBackend({ dataDir: options.dataDir, now: this.now, readOnly: options.readOnly });
     }
     this.backend?.addWarningListener?.(emitWarning);
   }
@@ -477,11 +479,15 @@ export class PeerStore extends EventEmitter<PeerStoreEvents> {
     this.flushTimer.unref();
   }
 
-  /** Stops the periodic flush and makes a final one. A failing final flush rejects. */
+  /** Stops the periodic flush, makes a final one and closes the backend (the data directory's lock). A failing final flush rejects. */
   async stop(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = undefined;
-    await this.flush();
+    try {
+      await this.flush();
+    } finally {
+      await this.backend?.close?.();
+    }
   }
 
   // ---- internals ----

@@ -49,6 +49,8 @@ export interface PeerStoreBackend {
   /** The last saved snapshot, or undefined when there is none (or none that could be trusted). */
   load(): Promise<StoreSnapshot | undefined>;
   save(snapshot: StoreSnapshot): Promise<void>;
+  /** Optional: the store is done with the backend (PeerStore.stop calls it); e.g. gives a lock back. */
+  close?(): Promise<void>;
   /** Optional: the PeerStore subscribes here and re-emits the backend's warnings as its 'warning' event. */
   addWarningListener?(listener: PeerStoreWarningListener): void;
 }

@@ -5,6 +5,7 @@ import t from 'tap';
 import { closedPort } from '../helpers/ports.js';
 import { TestDnsServer } from '../helpers/dns-server.js';
 import { mainnet } from '../../lib/networks.js';
+import { PeerStore } from '../../lib/peerstore/index.js';
 import { jsonEvents, runCli, tempDir } from './fixtures/run-cli.js';
 
 const ONE_LINE = /^[^\n]+\n$/;
@@ -93,4 +94,22 @@ t.test('a --peer that refuses connections is reported on every failed dial, then
   t.ok(failed.length >= 1, `${failed.length} dial-failed events`);
   t.match(failed[0], { peer: `127.0.0.1:${port}`, message: /refused/i });
   t.match(events.at(-1), { event: 'stop', cause: 'duration' });
+});
+
+t.test('peers --unban while another process holds the peer store: one line naming it, exit 1; listing still works', async (t) => {
+  const dataDir = tempDir(t);
+  const holder = await PeerStore.open({ dataDir });
+  holder.ban('10.7.7.7', { reason: 'test ban' });
+  await holder.flush();
+  const unban = await runCli(['peers', '--network', 'regtest', '--datadir', dataDir, '--unban', '10.7.7.7']);
+  t.equal(unban.code, 1);
+  t.equal(unban.stderr, `bsv-wire peers: the peer store in ${dataDir} is in use by process ${process.pid} (bsv-wire connect?)\n`);
+  t.equal(unban.stdout, '');
+  const listed = await runCli(['peers', '--network', 'regtest', '--datadir', dataDir]);
+  t.equal(listed.code, 0, listed.stderr);
+  t.match(listed.stdout, /^banned 10\.7\.7\.7\/32\s+test ban/m);
+  await holder.stop();
+  const after = await runCli(['peers', '--network', 'regtest', '--datadir', dataDir, '--unban', '10.7.7.7']);
+  t.equal(after.code, 0, after.stderr);
+  t.equal(after.stdout, 'unbanned 10.7.7.7\n');
 });

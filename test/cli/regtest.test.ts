@@ -57,7 +57,7 @@ t.test('connect --json: handshakes with the node and five bsv-wire listeners, a 
   t.ok((stop.bytesIn as number) > 0 && (stop.bytesOut as number) > 0, 'byte totals');
   t.equal(events.filter((e) => e.event === 'close').length, 6, 'every peer closed on the way out');
   t.ok(existsSync(join(dataDir, 'peers.json')), 'the store was flushed');
-  const store = await PeerStore.open({ dataDir });
+  const store = await PeerStore.open({ dataDir, readOnly: true });
   t.equal(store.get(peers[0]!)?.table, 'tried', 'the node is a tried address in the saved store');
 });
 

@@ -152,7 +152,7 @@ t.test('address gossip, misbehaviour and bans, persisted across a restart', asyn
 
   await manager.stop();
   // stop() flushed: the file has the ban and the addresses.
-  const reopened = await PeerStore.open({ dataDir, netgroup });
+  const reopened = await PeerStore.open({ dataDir, netgroup, readOnly: true });
   t.ok(reopened.isBanned('127.0.0.60'), 'ban on disk after stop()');
   t.equal(reopened.size, stored + 1, 'addresses on disk after stop()');
 

@@ -149,8 +149,11 @@ t.test(`SIGKILL during flushes, ${KILLS} times: every reload succeeds with all c
     if (flushesThisRun === 0) killsBeforeFirstFlush++;
 
     const warnings: PeerStoreWarning[] = [];
-    const reloaded = new PeerStore({ backend: new FilePeerStoreBackend({ dataDir: dir, onWarning: (w) => warnings.push(w) }) });
+    // The killed child's lock is stale: taken over here, given back below for the next child.
+    const backend = new FilePeerStoreBackend({ dataDir: dir, onWarning: (w) => warnings.push(w) });
+    const reloaded = new PeerStore({ backend });
     await reloaded.load(); // must not throw
+    await backend.close();
     const missing = [...mustContain].filter((key) => reloaded.get(key) === undefined);
     const ok = warnings.length === 0 && missing.length === 0 && reloaded.size >= lastReportedSize;
     if (!ok) {

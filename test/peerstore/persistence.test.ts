@@ -45,6 +45,7 @@ t.test('round trip: addresses, tables, bigints, bans and the bucket key survive'
   const file = readFileSync(join(dir, 'peers.json'));
   t.match(file.subarray(0, 100).toString('latin1'), /^BSV-WIRE-PEERSTORE 1 \d+ [0-9a-f]{64}\n\{/);
   t.notOk(existsSync(join(dir, 'peers.json.bak')), 'no backup before a second save');
+  await store.stop(); // gives the data directory's lock back
 
   const { store: reloaded, warnings } = await openWith(dir, clock);
   t.same(warnings, []);
@@ -56,6 +57,7 @@ t.test('round trip: addresses, tables, bigints, bans and the bucket key survive'
   t.ok(reloaded.isBanned('192.0.2.77'));
   t.same(reloaded.counts(), { new: 2, tried: 1, total: 3, bans: 2 });
   t.equal(await reloaded.flush(), false, 'a freshly loaded store is clean');
+  await reloaded.stop();
 
   clock.advance(3 * HOUR);
   const { store: later } = await openWith(dir, clock);
@@ -69,7 +71,7 @@ t.test('each save keeps the previous file as the backup', async (t) => {
   await store.flush();
   const first = readFileSync(join(dir, 'peers.json'));
   store.add([{ host: '10.5.0.1', port: 8333 }], 'seed');
-  await store.flush();
+  await store.stop(); // the final flush, and the lock given back
   t.same(readFileSync(join(dir, 'peers.json.bak')), first, 'backup is the previous good file');
   t.not(readFileSync(join(dir, 'peers.json')).toString(), first.toString());
   t.same(
@@ -110,7 +112,7 @@ for (const [name, damage] of damages) {
     await store.flush();
     const backupList = store.list();
     store.add([{ host: '10.5.0.1', port: 8333 }], 'seed');
-    await store.flush();
+    await store.stop();
 
     const bad = damage(readFileSync(join(dir, 'peers.json')));
     writeFileSync(join(dir, 'peers.json'), bad);
@@ -129,7 +131,7 @@ for (const [name, damage] of damages) {
 
     // The next flush writes a fresh main file and leaves the good backup alone.
     reloaded.add([{ host: '10.6.0.1', port: 8333 }], 'seed');
-    await reloaded.flush();
+    await reloaded.stop();
     const { store: third, warnings: none } = await openWith(dir, clock);
     t.same(none, []);
     t.equal(third.size, backupList.length + 1);
@@ -142,13 +144,14 @@ t.test('main and backup both damaged: both set aside, start empty, warned, never
   const store = await populated(dir, clock);
   await store.flush();
   store.add([{ host: '10.5.0.1', port: 8333 }], 'seed');
-  await store.flush();
+  await store.stop();
   writeFileSync(join(dir, 'peers.json'), 'garbage');
   writeFileSync(join(dir, 'peers.json.bak'), readFileSync(join(dir, 'peers.json.bak')).subarray(0, 50));
 
   const { store: empty, warnings } = await openWith(dir, clock);
   t.same(warnings.map((w) => w.code), ['corrupt-file', 'corrupt-backup']);
   t.equal(empty.size, 0);
+  await empty.stop();
   t.same(readdirSync(dir).sort(), [`peers.json.bak.corrupt-${clock.time}`, `peers.json.corrupt-${clock.time}`]);
 
   // Damaged again at the same millisecond: the earlier evidence is not overwritten.
@@ -164,7 +167,7 @@ t.test('a file from a newer format version is set aside untouched, not overwritt
   const store = await populated(dir, clock);
   await store.flush();
   store.add([{ host: '10.5.0.1', port: 8333 }], 'seed');
-  await store.flush();
+  await store.stop();
   const future = Buffer.from('BSV-WIRE-PEERSTORE 2 5 whatever\nhello');
   writeFileSync(join(dir, 'peers.json'), future);
   const { store: reloaded, warnings } = await openWith(dir, clock);
@@ -176,7 +179,7 @@ t.test('a file from a newer format version is set aside untouched, not overwritt
 t.test('missing main file with a backup present: the backup is used', async (t) => {
   const dir = t.testdir();
   const clock = new FakeClock();
-  const good = encodePeerStoreFile((await populated(t.testdir(), clock)).snapshot());
+  const good = encodePeerStoreFile((await populated(join(dir, 'elsewhere'), clock)).snapshot());
   writeFileSync(join(dir, 'peers.json.bak'), good);
   const { store, warnings } = await openWith(dir, clock);
   t.same(warnings.map((w) => w.code), ['used-backup']);
@@ -189,6 +192,7 @@ t.test('temp files left by a crash are removed on load; a missing directory is c
   const { store, warnings } = await openWith(dir, clock);
   t.same(warnings, []);
   t.equal(store.size, 0);
+  await store.stop();
   t.same(readdirSync(dir), ['unrelated.txt']);
 
   const nested = join(t.testdir(), 'a', 'b');
