@@ -326,7 +326,6 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
       }
       throw err;
     }
-    if (message.command === 'getdata') this.serveGetData(message);
     this.apply(this.protocol.receive(message));
   }
 
@@ -377,6 +376,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
           this.safeEmit('ready', o.version);
           break;
         case 'message':
+          // Only a getdata the protocol accepted (handshake done, not punished) is served.
+          if (o.message.command === 'getdata') this.serveGetData(o.message);
           this.safeEmit('message', o.message);
           this.safeEmit(o.message.command, o.message as never);
           break;

@@ -185,6 +185,25 @@ t.test('a request whose send throws rejects with that error and leaves no waiter
   await conn.close();
 });
 
+t.test('a getdata before verack is not served', async (t) => {
+  const { peer, conn } = scripted();
+  const tx = rawTransaction(Buffer.from('0100000000' + '01' + '0000000000000000' + '0151' + '00000000', 'hex'));
+  await peer.next('version');
+  peer.send(peer.version());
+  await peer.next('verack');
+  conn.sendTx({ command: 'tx', ...tx });
+  await peer.next('inv');
+  peer.send({ command: 'getdata', inventory: [{ type: 1, hash: tx.txid }] } as Message);
+  peer.send({ command: 'ping', nonce: 5n });
+  t.equal((await peer.next('pong')).nonce, 5n);
+  t.equal(peer.received.filter((m) => m.command === 'tx').length, 0, 'no tx before the handshake is done');
+  peer.send({ command: 'verack' });
+  await conn.ready(5000);
+  peer.send({ command: 'getdata', inventory: [{ type: 1, hash: tx.txid }] } as Message);
+  t.ok((await peer.next('tx')).txid.equals(tx.txid), 'served once ready');
+  await conn.close();
+});
+
 t.test('a throwing app listener never escapes the connection', async (t) => {
   const { peer, conn } = scripted();
   const errors: unknown[] = [];
