@@ -47,7 +47,7 @@ export async function runBlock(args: string[]): Promise<number> {
     return draining;
   };
   const session = sessionOptionsFrom(networkFrom(values), values, { outbound: 2 });
-  const manager = await createManager({ ...session, peerOptions: { onBlockTransaction } });
+  const manager = createManager({ ...session, peerOptions: { onBlockTransaction } });
   const stop = new StopSignal(timeoutMs);
   try {
     await manager.start();

@@ -134,7 +134,7 @@ export async function runConnect(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(args, OPTIONS);
   const session: SessionOptions = sessionOptionsFrom(networkFrom(values), values, { outbound: 8 });
   const durationMs = parseDurationMs(values.duration);
-  const manager = await createManager(session);
+  const manager = createManager(session);
   const startedAt = Date.now();
   const stop = new StopSignal(durationMs);
   let fatal: CliError | undefined;

@@ -79,7 +79,7 @@ export async function runHeaders(args: string[]): Promise<number> {
   if (resumedAt > 0) say(`resuming from ${values.out} at height ${resumedAt}`, { event: 'resume', height: resumedAt, hash: toDisplayHex(chain.tip.hash) });
 
   const stop = new StopSignal(parseDurationMs(values.timeout));
-  const manager = await createManager(session);
+  const manager = createManager(session);
   let out: WriteStream | undefined;
   try {
     await manager.start();

@@ -1,6 +1,5 @@
 // A Manager configured from command-line options, and the rule that turns "nothing reachable"
 // into one clear line instead of an endless quiet retry.
-import { mkdir } from 'node:fs/promises';
 import { Manager, type DiscoveryEvent, type ManagedPeerOptions } from '../manager/index.js';
 import type { ManagedPeer } from '../manager/index.js';
 import type { Network } from '../networks.js';
@@ -45,8 +44,8 @@ export function sessionOptionsFrom(
   };
 }
 
-export async function createManager(opts: SessionOptions): Promise<Manager> {
-  await mkdir(opts.dataDir, { recursive: true });
+/** The Manager of a network command; its start() creates the data directory (taking the store's lock). */
+export function createManager(opts: SessionOptions): Manager {
   return new Manager({
     network: opts.network,
     dataDir: opts.dataDir,
