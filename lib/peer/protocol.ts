@@ -13,6 +13,8 @@ type VersionMessage = MessageOf<'version'>;
 
 const MAX_ADDR_ENTRIES = 1000;
 const MAX_HEADERS = 2000;
+const NODE_BLOOM = 0x04n;
+
 /** Every this many dropped bad-checksum frames costs a point, like the node's flood rule. */
 const BAD_CHECKSUM_FLOOD = 100;
 
@@ -342,6 +344,14 @@ export class PeerProtocol {
       case 'headers':
         if (m.headers.length > MAX_HEADERS) {
           this.punish('oversized-headers', `${m.headers.length} headers`);
+          return;
+        }
+        break;
+      case 'filterload':
+      case 'filteradd':
+        // As the node does: a filter sent to a peer that never offered NODE_BLOOM is a ban.
+        if ((this.options.local.services & NODE_BLOOM) === 0n) {
+          this.punish('unsolicited-filterload', m.command);
           return;
         }
         break;

@@ -253,3 +253,17 @@ t.test('unknown commands reach the app after the handshake', (t) => {
   t.ok(out.some((o) => o.type === 'message' && o.message.command === 'unknown'));
   t.end();
 });
+
+t.test('filterload or filteradd to a peer without NODE_BLOOM is a ban, as the node rules', (t) => {
+  const { p } = make();
+  handshake(p);
+  const out = p.receive({ command: 'filterload', filter: Buffer.alloc(8), hashFuncs: 1, tweak: 0, flags: 0 } as Message);
+  t.ok(out.some((o) => o.type === 'ban'));
+  t.equal(closes(out)[0]?.code, 'banned');
+  const { p: bloom } = make({ local: { protocolVersion: 70016, services: 0x04n, userAgent: '/bsv-wire:test/', startHeight: -1, relay: true } });
+  handshake(bloom);
+  const ok = bloom.receive({ command: 'filteradd', data: Buffer.alloc(4) } as Message);
+  t.same(ok.filter((o) => o.type !== 'message'), [], 'accepted when we offer NODE_BLOOM');
+  t.equal(bloom.state, 'ready');
+  t.end();
+});
