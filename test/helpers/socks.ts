@@ -183,6 +183,7 @@ export async function startMicrosocks(auth?: { username: string; password: strin
     const args = ['-i', host, '-p', String(port)];
     if (auth) args.push('-u', auth.username, '-P', auth.password);
     const child = spawn(bin, args, { stdio: 'ignore' });
+    child.on('error', () => {}); // a failed spawn shows as an exit code, seen by waitUntilAccepting
     child.unref();
     try {
       await waitUntilAccepting(host, port, child);
