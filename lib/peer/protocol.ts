@@ -301,7 +301,8 @@ export class PeerProtocol {
   private onMessage(m: Message): void {
     switch (m.command) {
       case 'ping':
-        this.send({ command: 'pong', nonce: m.nonce });
+        // A pre-BIP31 ping (no nonce) gets no pong and no points, as the node does.
+        if (m.nonce !== undefined) this.send({ command: 'pong', nonce: m.nonce });
         break;
       case 'pong':
         this.onPong(m.nonce);
