@@ -261,6 +261,7 @@ t.test('a pre-BIP31 peer: its empty ping gets no pong, no misbehaviour, and the 
   peer.send({ command: 'ping', nonce: 11n });
   t.equal((await peer.next('pong')).nonce, 11n, 'the first pong written answers the marker');
   t.same(peer.received.filter((m) => m.command === 'pong'), [{ command: 'pong', nonce: 11n }], 'no other pong was written');
+  t.same(peer.received.filter((m) => m.command === 'ping'), [{ command: 'ping' }], 'our first ping to it was empty, as the node sends it');
   t.same(pings.slice(0, 2), [{ command: 'ping' }, { command: 'ping' }], 'the app saw two pings without a nonce');
   t.same(misbehavior, [], 'no misbehaviour');
   t.equal(conn.stats().misbehaviorScore, 0);

@@ -188,7 +188,7 @@ t.test('a pre-BIP31 ping (no nonce) gets no pong and no points, as the node does
   const early = p.receive({ command: 'ping' });
   t.same(sends(early), [], 'no pong before verack either');
   t.same(early.filter((o) => o.type === 'misbehavior'), [], 'accepted before verack without points');
-  p.receive({ command: 'verack' });
+  t.same(sends(p.receive({ command: 'verack' })), [{ command: 'ping' }], 'our first ping to it is empty too, as the node sends it');
   t.equal(p.state, 'ready');
   clock.advance(1000);
   const out = p.receive({ command: 'ping' });
@@ -199,8 +199,33 @@ t.test('a pre-BIP31 ping (no nonce) gets no pong and no points, as the node does
   t.equal(p.state, 'ready');
   // The peer stays well: the next ping with a nonce is answered as usual.
   t.same(sends(p.receive({ command: 'ping', nonce: 5n })), [{ command: 'pong', nonce: 5n }]);
-  clock.advance(DEFAULT_TIMEOUTS.pingIntervalMs - 1000);
-  t.same(closes(p.tick()), [], 'still connected after a ping interval');
+  // It never answers our pings, so none is awaited: a busy pre-BIP31 peer outlives the ping timeout.
+  const later: Message[] = [];
+  for (let elapsed = 0; elapsed <= DEFAULT_TIMEOUTS.pingTimeoutMs + DEFAULT_TIMEOUTS.pingIntervalMs; elapsed += DEFAULT_TIMEOUTS.pingIntervalMs) {
+    clock.advance(DEFAULT_TIMEOUTS.pingIntervalMs);
+    p.receive({ command: 'inv', inventory: [] } as Message);
+    const tick = p.tick();
+    t.same(closes(tick), [], `still connected after ${(elapsed + DEFAULT_TIMEOUTS.pingIntervalMs) / 60_000} min`);
+    later.push(...sends(tick));
+  }
+  t.ok(later.length >= 10, `${later.length} keep-alive pings sent`);
+  t.ok(later.every((m) => m.command === 'ping' && !('nonce' in m)), 'every one without a nonce');
+  t.equal(p.state, 'ready');
+  t.end();
+});
+
+t.test('an explicit ping() to a pre-BIP31 peer leaves nothing pending, so no ping timeout follows', (t) => {
+  const { p, clock } = make();
+  p.start();
+  p.receive(peerVersion({ version: 60000 }));
+  p.receive({ command: 'verack' });
+  const { nonce, outputs } = p.ping();
+  t.same(sends(outputs), [{ command: 'ping', nonce }], 'sent (the peer ignores the nonce)');
+  clock.advance(DEFAULT_TIMEOUTS.pingTimeoutMs - 1);
+  p.receive({ command: 'inv', inventory: [] } as Message);
+  p.noteSent();
+  clock.advance(1);
+  t.same(closes(p.tick()), [], 'no ping-timeout close');
   t.end();
 });
 
