@@ -156,7 +156,8 @@ export async function runConnect(args: string[]): Promise<number> {
   manager.on('dial:failed', (f) => {
     dialFailures++;
     const target = formatTarget(f.host, f.port);
-    const message = f.error instanceof Error ? f.error.message : String(f.error);
+    // One line whatever the error says.
+    const message = (f.error instanceof Error ? f.error.message : String(f.error)).replace(/\s*\n\s*/g, ' ');
     lastDialFailure = message.includes(target) ? message : `${target}: ${message}`;
   });
 
