@@ -151,12 +151,21 @@ export function userAgentPolicyFor(network: Network): UserAgentPolicy {
 
 export type StopCause = 'interrupt' | 'duration' | 'done' | 'error';
 
+/** Long enough to never fire in practice; the handle only has to exist. */
+const KEEP_ALIVE_MS = 2 ** 30;
+
 /** Stops on SIGINT/SIGTERM or when the duration runs out; dispose() removes the handlers. */
 export class StopSignal {
   private readonly controller = new AbortController();
   private causeValue: StopCause | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly onSignal = (): void => this.stop('interrupt');
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  private release(): void {
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+  }
 
   constructor(durationMs: number | undefined) {
     process.on('SIGINT', this.onSignal);
@@ -178,17 +187,42 @@ export class StopSignal {
     this.controller.abort(new CliError(cause === 'interrupt' ? 'interrupted' : 'stopped'));
   }
 
-  /** Resolves once stop() ran, by whatever cause. */
+  /**
+   * Resolves once stop() ran, by whatever cause. Until then a ref'd handle keeps the process alive:
+   * the Manager's timers are unref'd, so without it an idle wait would end the process silently.
+   */
   wait(): Promise<StopCause> {
     if (this.causeValue) return Promise.resolve(this.causeValue);
-    return new Promise((resolve) => this.signal.addEventListener('abort', () => resolve(this.causeValue!), { once: true }));
+    this.keepAlive ??= setInterval(() => {}, KEEP_ALIVE_MS);
+    return new Promise((resolve) =>
+      this.signal.addEventListener(
+        'abort',
+        () => {
+          this.release();
+          resolve(this.causeValue!);
+        },
+        { once: true },
+      ),
+    );
   }
 
   dispose(): void {
+    this.release();
     if (this.timer) clearTimeout(this.timer);
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
   }
+}
+
+/** "a, and 2 more": the first of a list of reasons and how many follow. */
+export function firstAndMore(items: readonly string[]): string {
+  if (items.length === 0) return 'none';
+  return items.length === 1 ? items[0]! : `${items[0]}, and ${items.length - 1} more`;
+}
+
+/** A seed's empty answer for a user: "seed: NXDOMAIN", or "seed: NOERROR with no records". */
+export function emptySeedAnswer(seed: string, rcode: string): string {
+  return `${seed}: ${rcode === 'NOERROR' ? 'NOERROR with no records' : rcode}`;
 }
 
 export function formatBytes(n: number): string {

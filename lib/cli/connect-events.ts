@@ -5,11 +5,12 @@ import { MSG_BLOCK, MSG_TX } from '../messages/inventory.js';
 import { blockHash } from '../messages/block-header.js';
 import { toDisplayHex } from '../hash.js';
 import { formatTarget } from '../transport/index.js';
+import { emptySeedAnswer } from './common.js';
 
 export type ConnectEvent =
   | { readonly event: 'start'; readonly network: string; readonly dataDir: string; readonly peers: readonly string[]; readonly outbound: number; readonly inbound: number }
   | { readonly event: 'listening'; readonly address: string }
-  | { readonly event: 'discovery'; readonly method: string; readonly seed?: string; readonly found: number; readonly added: number; readonly failures: readonly string[] }
+  | { readonly event: 'discovery'; readonly method: string; readonly seed?: string; readonly found: number; readonly added: number; readonly failures: readonly string[]; readonly empty?: readonly { readonly seed: string; readonly rcode: string }[] }
   | {
       readonly event: 'handshake';
       readonly peer: string;
@@ -42,7 +43,7 @@ export function describeEvent(e: ConnectEvent): string {
     case 'listening':
       return `listening on ${e.address}`;
     case 'discovery':
-      return `discovery ${e.method}${e.seed ? ` ${e.seed}` : ''}: ${e.found} found, ${e.added} new${e.failures.length ? `; failed: ${e.failures.join('; ')}` : ''}`;
+      return `discovery ${e.method}${e.seed ? ` ${e.seed}` : ''}: ${e.found} found, ${e.added} new${e.failures.length ? `; failed: ${e.failures.join('; ')}` : ''}${e.empty?.length ? `; no addresses: ${e.empty.map((x) => emptySeedAnswer(x.seed, x.rcode)).join('; ')}` : ''}`;
     case 'handshake':
       return `handshake ${e.peer} ${e.direction} ${e.userAgent} v${e.version} services=0x${BigInt(e.services).toString(16)} height=${e.height}`;
     case 'block':
@@ -82,7 +83,7 @@ export class ConnectTracker {
     private readonly manager: Manager,
     private readonly emit: (e: ConnectEvent) => void,
   ) {
-    manager.on('discovery', (d) => emit({ event: 'discovery', method: d.method, seed: d.seed, found: d.found, added: d.added, failures: d.failures }));
+    manager.on('discovery', (d) => emit({ event: 'discovery', method: d.method, seed: d.seed, found: d.found, added: d.added, failures: d.failures, empty: d.empty }));
     manager.on('peer:ready', (peer) => {
       const v = peer.remote.version!;
       const height = v.startHeight ?? -1;

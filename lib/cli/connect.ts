@@ -1,6 +1,7 @@
 // bsv-wire connect: run a Manager and show what the network says, as a live view on a terminal,
 // JSON lines with --json, or plain log lines when piped.
 import type { Manager } from '../manager/index.js';
+import { formatTarget } from '../transport/index.js';
 import { CliError, errorLine, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parseCommandArgs, parseDurationMs, type StopCause } from './common.js';
 import { ConnectTracker, describeEvent, peerLabel, type ConnectEvent } from './connect-events.js';
 import { LiveScreen, renderLiveView, type LiveState } from './live-view.js';
@@ -147,6 +148,18 @@ export async function runConnect(args: string[]): Promise<number> {
     fatal = err;
     stop.stop('error');
   });
+  // For the --duration verdict: did any peer ever complete a handshake, and why did dials fail?
+  let handshakes = 0;
+  let dialFailures = 0;
+  let lastDialFailure: string | undefined;
+  manager.on('peer:ready', () => handshakes++);
+  manager.on('dial:failed', (f) => {
+    dialFailures++;
+    const target = formatTarget(f.host, f.port);
+    // One line whatever the error says.
+    const message = (f.error instanceof Error ? f.error.message : String(f.error)).replace(/\s*\n\s*/g, ' ');
+    lastDialFailure = message.includes(target) ? message : `${target}: ${message}`;
+  });
 
   reporter.event({ event: 'start', network: session.network.name, dataDir: session.dataDir, peers: session.peers, outbound: session.outbound, inbound: session.inbound });
   let cause: StopCause;
@@ -176,5 +189,10 @@ export async function runConnect(args: string[]): Promise<number> {
     reporter.close();
   }
   if (fatal) throw fatal;
+  if (cause === 'duration' && handshakes === 0) {
+    const seconds = Math.round((durationMs ?? 0) / 100) / 10;
+    const dials = lastDialFailure === undefined ? '' : ` (${dialFailures} failed dial${dialFailures === 1 ? '' : 's'}, last: ${lastDialFailure})`;
+    throw new CliError(`no peer completed a handshake in ${seconds} s${dials}`);
+  }
   return 0;
 }

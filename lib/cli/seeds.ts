@@ -1,6 +1,6 @@
 // bsv-wire seeds: resolve the network's DNS seeds and print every address with where it came from.
 import { discoverSeeds, formatDnsServer, DiscoveryError } from '../discovery/index.js';
-import { CliError, NETWORK_OPTIONS, networkFrom, parseCommandArgs } from './common.js';
+import { CliError, NETWORK_OPTIONS, emptySeedAnswer, firstAndMore, networkFrom, parseCommandArgs } from './common.js';
 
 export const SEEDS_USAGE = `usage: bsv-wire seeds [options]
   Resolves each DNS seed of the network (A and AAAA) and prints every address with its seed,
@@ -44,6 +44,14 @@ export async function runSeeds(args: string[]): Promise<number> {
     { event: 'summary', network: network.name, seeds: network.dnsSeeds.length, answered, addresses: result.peers.length },
     `${result.peers.length} distinct addresses from ${answered} of ${network.dnsSeeds.length} seeds`,
   );
+  if (result.peers.length === 0) {
+    // Every seed answered empty or failed: say why, in the network's seed order.
+    const why = new Map<string, string>();
+    for (const { seed, resolution } of result.resolutions) why.set(seed, emptySeedAnswer(seed, resolution.rcode));
+    for (const f of result.failures) why.set(f.seed, `${f.seed}: ${f.error.message}`);
+    const reasons = network.dnsSeeds.flatMap((seed) => why.get(seed) ?? []);
+    throw new CliError(`DNS seeds returned no addresses (${firstAndMore(reasons)})`);
+  }
   return 0;
 }
 

@@ -5,7 +5,7 @@ import type { ManagedPeer } from '../manager/index.js';
 import type { Network } from '../networks.js';
 import type { DnsServer } from '../discovery/index.js';
 import type { SocksProxyOptions } from '../transport/index.js';
-import { CliError, defaultDataDir, parseCount, parseHostPort, parseProxyUrl, userAgentPolicyFor, type NetworkChoice } from './common.js';
+import { CliError, defaultDataDir, emptySeedAnswer, firstAndMore, parseCount, parseHostPort, parseProxyUrl, userAgentPolicyFor, type NetworkChoice } from './common.js';
 
 export interface SessionOptions {
   readonly network: Network;
@@ -62,7 +62,8 @@ export function createManager(opts: SessionOptions): Manager {
 
 /**
  * Calls `onFatal` with a one-line reason when peers cannot be found: the network has no seeds and no
- * peer is known, DNS discovery failed with an empty store, or every seed failed through the proxy.
+ * peer is known, DNS discovery failed or every seed answered without an address (NXDOMAIN, or
+ * NOERROR with no records) while nothing is connected, or every seed failed through the proxy.
  * Returns a function that stops watching.
  */
 export function watchForNoPeers(manager: Manager, opts: SessionOptions, onFatal: (error: CliError) => void): () => void {
@@ -77,27 +78,35 @@ export function watchForNoPeers(manager: Manager, opts: SessionOptions, onFatal:
       return;
     }
     if (event.method === 'dns') {
-      if (event.failures.length === 0 && opts.network.dnsSeeds.length > 0) return;
+      const empty = event.empty ?? [];
       // A network without seeds (regtest) reports an empty, failure-free discovery.
-      const noSeeds = event.failures.length === 0;
-      const why = noSeeds ? `${opts.network.name} has no DNS seeds` : `DNS seed lookup failed: ${summarizeFailure(event.failures[0]!)}`;
+      const noSeeds = opts.network.dnsSeeds.length === 0;
+      if (!noSeeds && event.failures.length === 0 && empty.length === 0) return;
+      const why = noSeeds
+        ? `${opts.network.name} has no DNS seeds`
+        : event.failures.length > 0
+          ? `DNS seed lookup failed: ${summarizeFailure(event.failures, empty.length)}`
+          : `DNS seeds returned no addresses (${firstAndMore(empty.map((e) => emptySeedAnswer(e.seed, e.rcode)))})`;
       const tryThis = noSeeds ? 'try --peer or --seed' : hint;
       const n = known();
       onFatal(new CliError(n === 0 ? `${why}; no peers known; ${tryThis}` : `${why}; none of the ${n} known peers answered; ${tryThis}`));
     } else if (event.failures.length > 0 && ++addressFetchFailures >= opts.network.dnsSeeds.length && known() === 0) {
-      onFatal(new CliError(`address fetch through the proxy failed: ${summarizeFailure(event.failures[0]!)}; no peers known; ${hint}`));
+      onFatal(new CliError(`address fetch through the proxy failed: ${summarizeFailure(event.failures, 0)}; no peers known; ${hint}`));
     }
   };
   manager.on('discovery', onDiscovery);
   return () => manager.off('discovery', onDiscovery);
 }
 
-/** "all 3 DNS seeds of mainnet failed: a: x; b: y" -> "a: x (and 2 more)" */
-function summarizeFailure(text: string): string {
-  const m = /^all (\d+) DNS seeds of \S+ failed: (.*)$/.exec(text);
-  if (!m) return text;
-  const first = m[2]!.split('; ')[0]!;
-  const more = Number(m[1]) - 1;
+/**
+ * The first failure and how many other seeds gave nothing:
+ * ["all 3 DNS seeds of mainnet failed: a: x; b: y; c: z"] -> "a: x (and 2 more)";
+ * ["a: x", "b: y"] with one empty answer -> "a: x (and 2 more)".
+ */
+function summarizeFailure(failures: readonly string[], emptyAnswers: number): string {
+  const m = /^all (\d+) DNS seeds of \S+ failed: (.*)$/.exec(failures[0]!);
+  const first = m ? m[2]!.split('; ')[0]! : failures[0]!;
+  const more = (m ? Number(m[1]) - 1 : failures.length - 1) + emptyAnswers;
   return more > 0 ? `${first} (and ${more} more)` : first;
 }
 

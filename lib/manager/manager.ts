@@ -368,10 +368,11 @@ export class Manager extends EventEmitter<ManagerEvents> {
         const fromSeed = result.peers.filter((p) => p.source === seed);
         added += this.store.add(fromSeed.map((p) => ({ host: p.address, port: p.port, lastSeen: now })), seed).added;
       }
-      this.safeEmit('discovery', { method: 'dns', found: result.peers.length, added, failures: result.failures.map((f) => `${f.seed}: ${f.error.message}`) });
+      const empty = result.resolutions.filter((r) => r.resolution.addresses.length === 0).map((r) => ({ seed: r.seed, rcode: r.resolution.rcode }));
+      this.safeEmit('discovery', { method: 'dns', found: result.peers.length, added, failures: result.failures.map((f) => `${f.seed}: ${f.error.message}`), empty });
     } catch (err) {
       if (!this.running) return;
-      this.safeEmit('discovery', { method: 'dns', found: 0, added: 0, failures: [String(err instanceof Error ? err.message : err)] });
+      this.safeEmit('discovery', { method: 'dns', found: 0, added: 0, failures: [String(err instanceof Error ? err.message : err)], empty: [] });
     }
   }
 

@@ -88,6 +88,8 @@ export interface DiscoveryEvent {
   readonly found: number;
   readonly added: number;
   readonly failures: readonly string[];
+  /** DNS only: seeds that answered without any address (rcode NXDOMAIN, or NOERROR with no records). */
+  readonly empty?: readonly { readonly seed: string; readonly rcode: string }[];
 }
 
 export interface DialFailedEvent {

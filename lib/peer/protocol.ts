@@ -14,6 +14,8 @@ type VersionMessage = MessageOf<'version'>;
 const MAX_ADDR_ENTRIES = 1000;
 const MAX_HEADERS = 2000;
 const NODE_BLOOM = 0x04n;
+/** Peers at or below this version (pre-BIP31) send pings without a nonce and never answer ours. */
+const BIP0031_VERSION = 60000;
 
 /** Every this many dropped bad-checksum frames costs a point, like the node's flood rule. */
 const BAD_CHECKSUM_FLOOD = 100;
@@ -217,9 +219,17 @@ export class PeerProtocol {
     return this.drain();
   }
 
-  /** Send a ping now, unless one is outstanding; returns the nonce to wait for. */
+  /**
+   * Send a ping now, unless one is outstanding; returns the nonce to wait for. A pre-BIP31 peer gets
+   * the nonce too (it ignores the payload) but never answers, so nothing is held pending for it.
+   */
   ping(): { nonce: bigint; outputs: ProtocolOutput[] } {
-    const nonce = this.pendingPing?.nonce ?? this.sendPing();
+    if (!this.peerAnswersPings()) {
+      const nonce = this.options.nonce();
+      this.send({ command: 'ping', nonce });
+      return { nonce, outputs: this.drain() };
+    }
+    const nonce = this.pendingPing?.nonce ?? this.sendPing()!;
     return { nonce, outputs: this.drain() };
   }
 
@@ -301,7 +311,8 @@ export class PeerProtocol {
   private onMessage(m: Message): void {
     switch (m.command) {
       case 'ping':
-        this.send({ command: 'pong', nonce: m.nonce });
+        // A pre-BIP31 ping (no nonce) gets no pong and no points, as the node does.
+        if (m.nonce !== undefined) this.send({ command: 'pong', nonce: m.nonce });
         break;
       case 'pong':
         this.onPong(m.nonce);
@@ -399,13 +410,24 @@ export class PeerProtocol {
     } as Message);
   }
 
-  private sendPing(): bigint {
-    const nonce = this.options.nonce();
+  /** The nonce now awaited; undefined for a pre-BIP31 peer, which gets an empty ping, as the node sends it. */
+  private sendPing(): bigint | undefined {
     const now = this.options.clock.now();
-    this.pendingPing = { nonce, sentAt: now };
     this.lastPingSentAt = now;
+    if (!this.peerAnswersPings()) {
+      this.send({ command: 'ping' });
+      return undefined;
+    }
+    const nonce = this.options.nonce();
+    this.pendingPing = { nonce, sentAt: now };
     this.send({ command: 'ping', nonce });
     return nonce;
+  }
+
+  /** BIP31: only peers above protocol 60000 answer a ping with a pong. */
+  private peerAnswersPings(): boolean {
+    const v = this.remote.version;
+    return v === undefined || v.version > BIP0031_VERSION;
   }
 
   private send(message: Message): void {

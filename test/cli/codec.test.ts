@@ -38,6 +38,17 @@ t.test('encode(decode(x)) == x for several frames read from stdin', (t) => {
   t.end();
 });
 
+t.test('a pre-BIP31 ping (empty payload) decodes without a nonce and encodes back to the same frame', (t) => {
+  const frame = encodeFrame(regtest.magic, 'ping', Buffer.alloc(0)).toString('hex');
+  const decoded = cli(['decode', '--network', 'regtest', frame]);
+  t.equal(decoded.code, 0, decoded.stderr);
+  t.equal(decoded.stdout, '{"command":"ping"}\n', 'no nonce key in the JSON');
+  const encoded = cli(['encode', '--network', 'regtest', '{"command":"ping"}']);
+  t.equal(encoded.code, 0, encoded.stderr);
+  t.equal(encoded.stdout.trim(), frame, 'the same 24-byte frame, empty payload');
+  t.end();
+});
+
 t.test('the mainnet genesis block frame decodes to its hash and coinbase txid, and re-encodes exactly', (t) => {
   const frame = encodeFrame(mainnet.magic, 'block', Buffer.from(GENESIS_BLOCK_HEX, 'hex')).toString('hex');
   const r = cli(['decode'], frame);

@@ -83,16 +83,24 @@ t.test('regtest without peers, bad options and unknown commands: one line each',
   t.match(help.stdout, /--dns-server HOST:PORT/);
 });
 
-t.test('a --peer that refuses connections is reported on every failed dial, then --duration stops cleanly', async (t) => {
+t.test('a --peer that refuses connections is reported on every failed dial; --duration without a handshake ends with one line, exit 1', async (t) => {
+  // A --peer run is never the "no peers known" path (no discovery): what ends it is the duration.
   const port = await closedPort();
+  const started = Date.now();
   const r = await runCli(['connect', '--network', 'regtest', '--peer', `127.0.0.1:${port}`, '--duration', '3', '--json', '--datadir', tempDir(t)], {
     killAfterMs: 30_000,
   });
-  t.equal(r.code, 0, r.stderr);
+  t.equal(r.signal, null, 'exited by itself');
+  t.equal(r.code, 1);
+  t.match(r.stderr, ONE_LINE, `exactly one line: ${r.stderr}`);
+  t.match(r.stderr, new RegExp(`^bsv-wire connect: no peer completed a handshake in 3 s \\(\\d+ failed dials?, last: 127\\.0\\.0\\.1:${port}: .*refused.*\\)\\n$`, 'i'));
+  t.notMatch(r.stderr, /\bat .*\.js:\d+/, 'no stack trace');
+  t.ok(Date.now() - started >= 3000, 'ran for the whole duration');
   const events = jsonEvents(r.stdout);
   const failed = events.filter((e) => e.event === 'dial-failed');
   t.ok(failed.length >= 1, `${failed.length} dial-failed events`);
   t.match(failed[0], { peer: `127.0.0.1:${port}`, message: /refused/i });
+  t.match(r.stderr, new RegExp(`\\(${failed.length} failed dials?,`), 'the count matches the dial-failed events');
   t.match(events.at(-1), { event: 'stop', cause: 'duration' });
 });
 

@@ -243,6 +243,32 @@ t.test('a throwing app listener cannot starve a pending request of its reply or 
   t.equal(errors.length, 2, 'both app errors reported');
 });
 
+t.test('a pre-BIP31 peer: its empty ping gets no pong, no misbehaviour, and the connection stays ready', async (t) => {
+  const { peer, conn } = scripted();
+  const misbehavior: unknown[] = [];
+  conn.on('misbehavior', (m) => misbehavior.push(m));
+  const pings: Message[] = [];
+  conn.on('ping', (m) => pings.push(m));
+  await peer.next('version');
+  peer.send({ ...peer.version(), version: 60000 });
+  peer.send({ command: 'verack' });
+  await peer.next('verack');
+  await conn.ready(5000);
+  // Two empty frames, as a protocol-60000 peer sends them, then one BIP31 ping as a marker:
+  // frames are processed in order, so once the marker's pong is here the empty ones were handled.
+  peer.stream.write(encodeFrame(regtest.magic, 'ping', Buffer.alloc(0)));
+  peer.stream.write(encodeFrame(regtest.magic, 'ping', Buffer.alloc(0)));
+  peer.send({ command: 'ping', nonce: 11n });
+  t.equal((await peer.next('pong')).nonce, 11n, 'the first pong written answers the marker');
+  t.same(peer.received.filter((m) => m.command === 'pong'), [{ command: 'pong', nonce: 11n }], 'no other pong was written');
+  t.same(peer.received.filter((m) => m.command === 'ping'), [{ command: 'ping' }], 'our first ping to it was empty, as the node sends it');
+  t.same(pings.slice(0, 2), [{ command: 'ping' }, { command: 'ping' }], 'the app saw two pings without a nonce');
+  t.same(misbehavior, [], 'no misbehaviour');
+  t.equal(conn.stats().misbehaviorScore, 0);
+  t.equal(conn.state, 'ready');
+  await conn.close();
+});
+
 t.test('a frame with a bad checksum is dropped and the connection goes on', async (t) => {
   const { peer, conn } = await readyScripted();
   const bad = encodeMessageFrame(regtest.magic, { command: 'ping', nonce: 1n });

@@ -160,7 +160,7 @@ t.test('ping every interval, RTT from the pong, timeout without one', (t) => {
   clock.advance(10);
   p.receive({ command: 'pong', nonce: 12345n });
   t.equal(p.rttStats.samples, 1, 'a pong with the wrong nonce is ignored');
-  p.receive({ command: 'pong', nonce: (pings[0] as MessageOf<'ping'>).nonce });
+  p.receive({ command: 'pong', nonce: (pings[0] as MessageOf<'ping'>).nonce! });
   t.equal(p.rttStats.samples, 2);
   t.equal(p.rttStats.minMs, 10);
   t.equal(p.rttStats.meanMs, 25);
@@ -177,6 +177,55 @@ t.test('pings are answered with the same nonce', (t) => {
   handshake(p);
   const out = p.receive({ command: 'ping', nonce: 77n });
   t.same(sends(out), [{ command: 'pong', nonce: 77n }]);
+  t.end();
+});
+
+t.test('a pre-BIP31 ping (no nonce) gets no pong and no points, as the node does', (t) => {
+  const { p, clock } = make();
+  p.start();
+  // A protocol-60000 peer: below BIP31, its pings carry no nonce.
+  p.receive(peerVersion({ version: 60000 }));
+  const early = p.receive({ command: 'ping' });
+  t.same(sends(early), [], 'no pong before verack either');
+  t.same(early.filter((o) => o.type === 'misbehavior'), [], 'accepted before verack without points');
+  t.same(sends(p.receive({ command: 'verack' })), [{ command: 'ping' }], 'our first ping to it is empty too, as the node sends it');
+  t.equal(p.state, 'ready');
+  clock.advance(1000);
+  const out = p.receive({ command: 'ping' });
+  t.same(sends(out), [], 'no pong written');
+  t.same(out.filter((o) => o.type === 'misbehavior' || o.type === 'close' || o.type === 'ban'), [], 'no misbehaviour, no close');
+  t.same(out.filter((o) => o.type === 'message').map((o) => (o as { message: Message }).message), [{ command: 'ping' }], 'the app still sees the ping');
+  t.equal(p.score, 0);
+  t.equal(p.state, 'ready');
+  // The peer stays well: the next ping with a nonce is answered as usual.
+  t.same(sends(p.receive({ command: 'ping', nonce: 5n })), [{ command: 'pong', nonce: 5n }]);
+  // It never answers our pings, so none is awaited: a busy pre-BIP31 peer outlives the ping timeout.
+  const later: Message[] = [];
+  for (let elapsed = 0; elapsed <= DEFAULT_TIMEOUTS.pingTimeoutMs + DEFAULT_TIMEOUTS.pingIntervalMs; elapsed += DEFAULT_TIMEOUTS.pingIntervalMs) {
+    clock.advance(DEFAULT_TIMEOUTS.pingIntervalMs);
+    p.receive({ command: 'inv', inventory: [] } as Message);
+    const tick = p.tick();
+    t.same(closes(tick), [], `still connected after ${(elapsed + DEFAULT_TIMEOUTS.pingIntervalMs) / 60_000} min`);
+    later.push(...sends(tick));
+  }
+  t.ok(later.length >= 10, `${later.length} keep-alive pings sent`);
+  t.ok(later.every((m) => m.command === 'ping' && !('nonce' in m)), 'every one without a nonce');
+  t.equal(p.state, 'ready');
+  t.end();
+});
+
+t.test('an explicit ping() to a pre-BIP31 peer leaves nothing pending, so no ping timeout follows', (t) => {
+  const { p, clock } = make();
+  p.start();
+  p.receive(peerVersion({ version: 60000 }));
+  p.receive({ command: 'verack' });
+  const { nonce, outputs } = p.ping();
+  t.same(sends(outputs), [{ command: 'ping', nonce }], 'sent (the peer ignores the nonce)');
+  clock.advance(DEFAULT_TIMEOUTS.pingTimeoutMs - 1);
+  p.receive({ command: 'inv', inventory: [] } as Message);
+  p.noteSent();
+  clock.advance(1);
+  t.same(closes(p.tick()), [], 'no ping-timeout close');
   t.end();
 });
 
