@@ -213,8 +213,10 @@ t.test('regtest: no retargeting, PoW, timestamps, versions', async (t) => {
   t.equal(badVersion?.misbehavior, 0);
   t.equal(refused(mineRegtest(view.tip.hash, time, 4).header), undefined, 'version 4 passes');
   const at1300 = chain.view(1299);
-  t.equal(checkHeader(REGTEST, mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 3).header, blockHash(mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 3).header), at1300, now), undefined, 'version 3 at 1300 passes');
-  t.equal(checkHeader(REGTEST, mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 2).header, mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 2).hash, at1300, now)?.reason, 'bad-version', 'version 2 at 1300 (after BIP66)');
+  const v3At1300 = mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 3);
+  t.equal(checkHeader(REGTEST, v3At1300.header, v3At1300.hash, at1300, now), undefined, 'version 3 at 1300 passes');
+  const v2At1300 = mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 2);
+  t.equal(checkHeader(REGTEST, v2At1300.header, v2At1300.hash, at1300, now)?.reason, 'bad-version', 'version 2 at 1300 (after BIP66)');
   const at1200 = chain.view(1199);
   const v1 = mineRegtest(at1200.tip.hash, at1200.tip.time + 600, 1);
   t.equal(checkHeader(REGTEST, v1.header, v1.hash, at1200, now), undefined, 'version 1 before BIP66 passes (BIP34 never activates on regtest)');
@@ -242,4 +244,25 @@ t.test('checkpoints: a different header at a checkpoint height, and forks below 
   t.equal(fork?.reason, 'bad-fork-prior-to-checkpoint');
   t.equal(fork?.misbehavior, 100);
   t.equal(checkHeader(REGTEST, third.header, third.hash, chain.view(), 2e9, { lastCheckpointHeight: 3 }), undefined, 'at the checkpoint height itself is not below it');
+});
+
+t.test('EDA threshold: a median-time-past span of exactly 12 h triggers it, one second less does not', async (t) => {
+  const bits = bitsFromTarget(MAIN.powLimit >> 3n);
+  const build = (lastGap: number) => {
+    const chain = new ArrayChain(1000);
+    for (let i = 0; i < 30; i++) chain.pushSynthetic(1_500_000_000 + i * 600, bits);
+    // The span is time[tip-5] - time[tip-11]: the six gaps before tip-5 are slow, the five after are not.
+    for (let i = 0; i < 5; i++) chain.pushSynthetic(chain.tip.time + 7200, bits);
+    chain.pushSynthetic(chain.tip.time + lastGap, bits);
+    for (let i = 0; i < 5; i++) chain.pushSynthetic(chain.tip.time + 600, bits);
+    return chain;
+  };
+  const spanOf = (chain: ArrayChain) => medianTimePast(chain.view()) - medianTimePast(chain.view(chain.tip.height - 6));
+  const atThreshold = build(7200);
+  t.equal(spanOf(atThreshold), 12 * 3600);
+  const target = targetFromBits(bits)!;
+  t.equal(nextWorkRequired(MAIN, atThreshold.view(), 0), bitsFromTarget(target + (target >> 2n)), 'exactly 12 h: target +25%');
+  const below = build(7199);
+  t.equal(spanOf(below), 12 * 3600 - 1);
+  t.equal(nextWorkRequired(MAIN, below.view(), 0), bits, 'one second less: unchanged');
 });
