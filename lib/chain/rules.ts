@@ -7,7 +7,7 @@ import type { BlockHeader } from '../messages/block-header.js';
 import { toDisplayHex } from '../hash.js';
 import type { ConsensusParams } from './consensus.js';
 import type { ChainView, HeaderEntry } from './types.js';
-import { bitsFromTarget, targetFromBits } from './work.js';
+import { targetFromBits } from './work.js';
 
 /** Why a header was refused; the strings are the node's reject reasons where it has one. */
 export type HeaderRejectReason =
@@ -103,7 +103,23 @@ function ancestor(view: ChainView, height: number): HeaderEntry {
   return entry;
 }
 
-const MASK_256 = (1n << 256n) - 1n;
+const TWO_256 = 1n << 256n;
+const MASK_256 = TWO_256 - 1n;
+
+/**
+ * The compact form of a target, as arith_uint256::GetCompact writes it; the same result as work.ts's
+ * bitsFromTarget with one shift instead of a byte-by-byte loop (this runs once per header under the DAA).
+ */
+export function compactOf(target: bigint): number {
+  if (target <= 0n) return 0;
+  let size = (target.toString(16).length + 1) >>> 1;
+  let mantissa = size <= 3 ? Number(target) * 2 ** (8 * (3 - size)) : Number(target >> BigInt(8 * (size - 3)));
+  if (mantissa & 0x00800000) {
+    mantissa >>>= 8;
+    size++;
+  }
+  return (mantissa | (size << 24)) >>> 0;
+}
 
 /** The original retarget (CalculateNextWorkRequired): parent's target × actual / expected timespan, clamped to 4x. */
 export function calculateNextWorkRequired(params: ConsensusParams, parent: HeaderEntry, firstBlockTime: number): number {
@@ -115,7 +131,7 @@ export function calculateNextWorkRequired(params: ConsensusParams, parent: Heade
   // arith_uint256 arithmetic: the product wraps at 2^256.
   let target = (((targetFromBits(parent.bits) ?? 0n) * BigInt(actual)) & MASK_256) / BigInt(params.targetTimespan);
   if (target > params.powLimit) target = params.powLimit;
-  return bitsFromTarget(target);
+  return compactOf(target);
 }
 
 // One-entry memo for testnet's walk back over minimum-difficulty headers: a long run of them would
@@ -156,7 +172,7 @@ function nextEdaWorkRequired(params: ConsensusParams, parent: ChainView, newHead
   let target = targetFromBits(bits) ?? 0n;
   target += target >> 2n;
   if (target > params.powLimit) target = params.powLimit;
-  return bitsFromTarget(target);
+  return compactOf(target);
 }
 
 /** Of a header and its two parents, the one with the median timestamp (GetSuitableBlock). */
@@ -185,9 +201,9 @@ function nextCashWorkRequired(params: ConsensusParams, parent: ChainView, newHea
   work /= BigInt(timespan);
   if (work === 0n) return params.powLimitBits;
   // T = 2^256 / W - 1, computed as (2^256 - W) / W.
-  const target = ((1n << 256n) - work) / work;
+  const target = (TWO_256 - work) / work;
   if (target > params.powLimit) return params.powLimitBits;
-  return bitsFromTarget(target);
+  return compactOf(target);
 }
 
 /** The bits a header must carry after `parent`'s tip (GetNextWorkRequired). */

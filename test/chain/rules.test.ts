@@ -1,6 +1,6 @@
 import t from 'tap';
 import { consensusParams } from '../../lib/chain/consensus.js';
-import { checkGenesis, checkHeader, HeaderRuleError, medianTimePast, nextWorkRequired, calculateNextWorkRequired } from '../../lib/chain/rules.js';
+import { calculateNextWorkRequired, checkGenesis, checkHeader, compactOf, HeaderRuleError, medianTimePast, nextWorkRequired } from '../../lib/chain/rules.js';
 import { bitsFromTarget, targetFromBits } from '../../lib/chain/work.js';
 import { blockHash, type BlockHeader } from '../../lib/messages/block-header.js';
 import { defineNetwork, mainnet, regtest, stn, testnet } from '../../lib/networks.js';
@@ -265,4 +265,25 @@ t.test('EDA threshold: a median-time-past span of exactly 12 h triggers it, one 
   const below = build(7199);
   t.equal(spanOf(below), 12 * 3600 - 1);
   t.equal(nextWorkRequired(MAIN, below.view(), 0), bits, 'one second less: unchanged');
+});
+
+t.test('compactOf (the fast compact encoder) agrees with bitsFromTarget', async (t) => {
+  let seed = 12345;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed;
+  };
+  let checked = 0;
+  for (let bitsLength = 1; bitsLength <= 256; bitsLength++) {
+    for (let i = 0; i < 20; i++) {
+      let target = 1n;
+      for (let b = 1; b < bitsLength; b++) target = (target << 1n) | BigInt(random() & 1);
+      if (compactOf(target) !== bitsFromTarget(target)) t.fail(`target 0x${target.toString(16)}`);
+      checked++;
+    }
+  }
+  for (const target of [0n, 1n, 0x7fn, 0x80n, 0xffn, 0x7fffffn, 0x800000n, 0xffffffn, MAIN.powLimit, REGTEST.powLimit]) {
+    t.equal(compactOf(target), bitsFromTarget(target), `0x${target.toString(16)}`);
+  }
+  t.equal(checked, 5120);
 });
