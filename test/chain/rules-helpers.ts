@@ -39,10 +39,11 @@ export class ArrayChain {
   }
 
   /** A synthetic entry (no real hash) for difficulty-only scenarios. */
-  pushSynthetic(time: number, bits: number): HeaderEntry {
+  pushSynthetic(time: number, bits: number, salt = 0): HeaderEntry {
     const height = this.entries.length === 0 ? this.firstHeight : this.tip.height + 1;
     const hash = Buffer.alloc(32);
     hash.writeUInt32LE(height, 0);
+    hash.writeUInt32LE(salt, 4);
     return this.push({ version: 4, prevBlock: this.entries.length === 0 ? Buffer.alloc(32) : this.tip.hash, merkleRoot: Buffer.alloc(32), timestamp: time, bits, nonce: 0 }, hash);
   }
 }

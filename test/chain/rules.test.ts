@@ -1,6 +1,6 @@
 import t from 'tap';
 import { consensusParams } from '../../lib/chain/consensus.js';
-import { calculateNextWorkRequired, checkGenesis, checkHeader, compactOf, HeaderRuleError, medianTimePast, nextWorkRequired } from '../../lib/chain/rules.js';
+import { calculateNextWorkRequired, checkGenesis, checkHeader, checkProofOfWork, compactOf, HeaderRuleError, medianTimePast, nextWorkRequired } from '../../lib/chain/rules.js';
 import { bitsFromTarget, targetFromBits } from '../../lib/chain/work.js';
 import { blockHash, type BlockHeader } from '../../lib/messages/block-header.js';
 import { defineNetwork, mainnet, regtest, stn, testnet } from '../../lib/networks.js';
@@ -286,4 +286,50 @@ t.test('compactOf (the fast compact encoder) agrees with bitsFromTarget', async 
     t.equal(compactOf(target), bitsFromTarget(target), `0x${target.toString(16)}`);
   }
   t.equal(checked, 5120);
+});
+
+t.test('testnet before the DAA: minimum difficulty after 20 minutes, then back to the last real bits', async (t) => {
+  const TEST = consensusParams(testnet);
+  const real = 0x1c0ffff0;
+  const build = (salt: number, realBits: number) => {
+    const chain = new ArrayChain(4040);
+    for (let i = 0; i < 10; i++) chain.pushSynthetic(1_400_000_000 + i * 600, realBits, salt);
+    for (let i = 0; i < 30; i++) chain.pushSynthetic(chain.tip.time + 1300, TEST.powLimitBits, salt);
+    return chain;
+  };
+  const a = build(1, real);
+  t.equal(nextWorkRequired(TEST, a.view(), a.tip.time + 1201), TEST.powLimitBits, 'more than 20 minutes: the limit');
+  t.equal(nextWorkRequired(TEST, a.view(), a.tip.time + 1200), real, 'at 20 minutes: the bits of the last header not mined at the limit');
+  // A second branch over the same heights with other bits: the walk's memo must not answer for the wrong branch.
+  const b = build(2, 0x1c0aaaaa);
+  t.equal(nextWorkRequired(TEST, b.view(), b.tip.time + 60), 0x1c0aaaaa, 'the other branch has its own last real bits');
+  t.equal(nextWorkRequired(TEST, a.view(), a.tip.time + 60), real, 'and the first branch still has its own');
+  t.equal(nextWorkRequired(TEST, a.view(a.tip.height - 3), 0), real, 'from an earlier tip of the same branch too');
+  t.equal(nextWorkRequired(consensusParams(mainnet), a.view(), a.tip.time + 1201), TEST.powLimitBits, 'mainnet keeps the parent bits (here the limit)');
+
+  // The walk stops at a period boundary: a minimum-difficulty header at a multiple of 2016 is taken as real.
+  const boundary = new ArrayChain(6040);
+  for (let i = 0; i < 5; i++) boundary.pushSynthetic(1_400_000_000 + i * 600, real);
+  for (let i = 0; i < 20; i++) boundary.pushSynthetic(boundary.tip.time + 1300, TEST.powLimitBits);
+  t.ok(boundary.view().at(6048)?.bits === TEST.powLimitBits);
+  t.equal(nextWorkRequired(TEST, boundary.view(), boundary.tip.time + 60), TEST.powLimitBits, 'the walk ends at height 6048 and takes its bits, as the node does');
+});
+
+t.test('stn parameters', async (t) => {
+  const STN = consensusParams(stn);
+  t.equal(STN.genesisHash, '000000000933ea01ad0ee984209779baaec3ced90fa3f408719526f8d77f4943');
+  t.equal(STN.uahfHeight, 15);
+  t.equal(STN.allowMinDifficultyBlocks, false);
+  t.equal(STN.checkpoints.get(11), '00000000e1ad0ed45011a4c7fe5afde3211b4bdcf60370234355338afbf70e2d');
+  t.equal(STN.checkpoints.size, 11, 'heights 0-2 and 4-11 (the node lists no 3)');
+});
+
+t.test('checkGenesis on the real mainnet genesis header', async (t) => {
+  const genesis: BlockHeader = { version: 1, prevBlock: Buffer.alloc(32), merkleRoot: GENESIS_MERKLE, timestamp: 1231006505, bits: 0x1d00ffff, nonce: 2083236893 };
+  const hash = blockHash(genesis);
+  t.equal(checkGenesis(MAIN, hash), undefined);
+  t.ok(checkProofOfWork(MAIN, hash, genesis.bits), 'it meets its own bits');
+  const wrong = checkGenesis(consensusParams(testnet), hash);
+  t.equal(wrong?.reason, 'bad-genesis');
+  t.equal(wrong?.height, 0);
 });
