@@ -148,3 +148,24 @@ t.test('testnet minimum-difficulty headers under the DAA (1602677..1602710)', as
   t.equal(checkHeader(TEST, { ...header, timestamp: parent.tip.time + 1201 }, hash, parent, header.timestamp), undefined, 'one second later it is allowed');
   t.equal(checkHeader(MAIN, header, hash, parent, header.timestamp)?.reason, 'bad-diffbits', 'mainnet has no such rule');
 });
+
+t.test('testnet minimum-difficulty headers before the DAA: the walk back to the last real bits (478562, 1155877)', async (t) => {
+  const chain = load('testnet-min-difficulty-pre-daa.txt');
+  t.equal(toDisplayHex(chain.byHeight.get(1155875)!.hash), TEST.checkpoints.get(1155875), 'the testnet UAHF checkpoint');
+  for (const [limitHeights, backHeight, realBits] of [
+    [[478561], 478562, 0x1b11ad70],
+    [[1155873, 1155874, 1155875, 1155876], 1155877, 0x1a067539],
+  ] as const) {
+    for (const height of limitHeights) {
+      const entry = chain.byHeight.get(height)!;
+      t.equal(entry.bits, TEST.powLimitBits, `${height} is at the limit`);
+      t.equal(nextWorkRequired(TEST, chain.view(height - 1), entry.time), TEST.powLimitBits, `${height}: more than 20 minutes after its parent, the limit is required`);
+      t.ok(checkProofOfWork(TEST, entry.hash, entry.bits), `${height} meets its bits`);
+    }
+    const back = chain.byHeight.get(backHeight)!;
+    t.equal(back.bits, realBits);
+    t.equal(nextWorkRequired(TEST, chain.view(backHeight - 1), back.time), realBits, `${backHeight}: within 20 minutes, the bits of the last header not at the limit`);
+    t.ok(checkProofOfWork(TEST, back.hash, back.bits));
+    t.not(nextWorkRequired(TEST, chain.view(backHeight - 1), back.time), TEST.powLimitBits);
+  }
+});
