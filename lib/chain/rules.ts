@@ -1,8 +1,8 @@
 // Header validation as the BSV node applies it when it accepts a header (AcceptBlockHeader in
 // src/validation.cpp): proof of work (CheckBlockHeader), checkpoints (CheckIndexAgainstCheckpoint), then
 // expected bits, timestamps and version (ContextualCheckBlockHeader). The difficulty rules follow
-// src/pow.cpp. Pure functions of the header, its parent's branch and the clock; no I/O, no state but a
-// one-entry memo that only saves time.
+// src/pow.cpp. Pure functions of the header, its parent's branch and the clock; no I/O, no state but two
+// one-entry memos that only save time.
 import type { BlockHeader } from '../messages/block-header.js';
 import { toDisplayHex } from '../hash.js';
 import type { ConsensusParams } from './consensus.js';
@@ -71,6 +71,12 @@ export interface CheckHeaderOptions {
   readonly lastCheckpointHeight?: number;
 }
 
+function ancestor(view: ChainView, height: number): HeaderEntry {
+  const entry = view.at(height);
+  if (entry === undefined) throw new RangeError(`chain view of tip ${view.tip.height} has no ancestor at height ${height}`);
+  return entry;
+}
+
 // Scratch space for median-time-past: no allocation per header.
 const mtpScratch = new Float64Array(11);
 
@@ -78,10 +84,8 @@ const mtpScratch = new Float64Array(11);
 function medianTimePastAt(view: ChainView, height: number, span = 11): number {
   let n = 0;
   for (let h = height; h >= 0 && n < span; h--) {
-    const entry = view.at(h);
-    if (entry === undefined) break;
     // Insertion sort as we go: at most 11 elements.
-    const time = entry.time;
+    const time = ancestor(view, h).time;
     let i = n++;
     while (i > 0 && mtpScratch[i - 1] > time) {
       mtpScratch[i] = mtpScratch[i - 1];
@@ -92,15 +96,9 @@ function medianTimePastAt(view: ChainView, height: number, span = 11): number {
   return mtpScratch[n >>> 1];
 }
 
-/** Median time past of a branch's tip: the median of its last 11 timestamps (fewer near genesis). */
+/** Median time past of a branch's tip: the median of its last 11 timestamps (fewer near genesis); RangeError if the view lacks one. */
 export function medianTimePast(view: ChainView): number {
   return medianTimePastAt(view, view.tip.height);
-}
-
-function ancestor(view: ChainView, height: number): HeaderEntry {
-  const entry = view.at(height);
-  if (entry === undefined) throw new RangeError(`chain view of tip ${view.tip.height} has no ancestor at height ${height}`);
-  return entry;
 }
 
 const TWO_256 = 1n << 256n;
@@ -267,6 +265,9 @@ function checkpointsInWireOrder(params: ConsensusParams): ReadonlyMap<number, Bu
  * expected bits, median time past, future limit, version. Returns the first failure, or undefined when
  * the header is valid. `hash` is the header's wire-order hash (computed once by the caller);
  * `nowSeconds` is the caller's network-adjusted clock (the node's GetAdjustedTime).
+ *
+ * The view must answer at() for every ancestor the rules look at (up to 2016 back at a retarget, 146 under the
+ * DAA, 16 for the EDA's medians); a missing one is the caller's bug and throws a RangeError.
  */
 export function checkHeader(
   params: ConsensusParams,

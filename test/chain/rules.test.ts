@@ -333,3 +333,12 @@ t.test('checkGenesis on the real mainnet genesis header', async (t) => {
   t.equal(wrong?.reason, 'bad-genesis');
   t.equal(wrong?.height, 0);
 });
+
+t.test('a view without the ancestors the rules need is a caller bug: RangeError, never a silent pass', async (t) => {
+  const chain = new ArrayChain(4000);
+  for (let i = 0; i < 20; i++) chain.pushSynthetic(1_400_000_000 + i * 600, 0x1c0ffff0);
+  const header: BlockHeader = { version: 4, prevBlock: chain.tip.hash, merkleRoot: Buffer.alloc(32), timestamp: chain.tip.time + 600, bits: 0x1c0ffff0, nonce: 0 };
+  // Height 4020 under the DAA needs ancestors back to 3874, which this window does not hold.
+  t.throws(() => nextWorkRequired(consensusParams(mainnet, { daaHeight: 0 }), chain.view(), header.timestamp), RangeError);
+  t.throws(() => nextWorkRequired(MAIN, chain.view(4002), header.timestamp), RangeError, 'the EDA medians need 16 ancestors');
+});
