@@ -272,6 +272,7 @@ export class BlockStreamDecoder {
     const count = this.txCount;
     const onTransaction = this.onTransaction;
     const merkle = this.merkle;
+    const threshold = this.hugeTxThreshold;
     while (this.index < count) {
       let txEnd: number;
       try {
@@ -283,7 +284,7 @@ export class BlockStreamDecoder {
         if (-txEnd > limit) {
           this.fail(`txs[${this.index}]`, 'truncated', 'runs past the declared payload end');
         }
-        if (-txEnd - pos > this.hugeTxThreshold) {
+        if (-txEnd - pos > threshold) {
           // Larger than the threshold: walk and hash it as it arrives instead of gathering it.
           this.startHuge(limit - pos);
           this.continueHuge(buf, pos, end); // takes all of buf[pos, end): the tx goes on past it
@@ -292,7 +293,7 @@ export class BlockStreamDecoder {
         this.stalledAt = pos;
         return -txEnd;
       }
-      if (txEnd - pos > this.hugeTxThreshold) {
+      if (txEnd - pos > threshold) {
         // Whole here (one big chunk), but over the threshold: the same events as when streamed.
         this.startHuge(limit - pos);
         pos = this.continueHuge(buf, pos, txEnd);
