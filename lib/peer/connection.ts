@@ -84,6 +84,12 @@ export interface PeerConnectionOptions {
    * promise, the socket is paused until it settles: input backpressure for slow consumers.
    */
   readonly onBlockTransaction?: (tx: BlockTransactionEvent) => void | Promise<void>;
+  /**
+   * Called for each piece of a huge transaction (blockTxPiece or txPiece) before the event is
+   * emitted; a returned promise pauses the socket until it settles, as for onBlockTransaction
+   * (for apps that write the pieces out).
+   */
+  readonly onHugeTxPiece?: (piece: BlockTxPieceEvent | TxPieceEvent) => void | Promise<void>;
   readonly verifyMerkleRoot?: boolean;
   /**
    * Transactions larger than this (default 16 MiB), in a block or as a `tx` frame after the
@@ -169,6 +175,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.stats_ = new PeerStats(clock);
     this.maxUnflushed = opts.maxUnflushedBytes ?? DEFAULT_MAX_UNFLUSHED_BYTES;
     this.onBlockTransaction = opts.onBlockTransaction;
+    this.onHugeTxPiece = opts.onHugeTxPiece;
 
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('end', () => this.apply(this.protocol.close('remote-closed', 'peer closed the connection')));
@@ -182,6 +189,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   }
 
   private readonly onBlockTransaction: ((tx: BlockTransactionEvent) => void | Promise<void>) | undefined;
+  private readonly onHugeTxPiece: ((piece: BlockTxPieceEvent | TxPieceEvent) => void | Promise<void>) | undefined;
 
   get state(): PeerState {
     return this.protocol.state;
@@ -379,7 +387,10 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     for (const ev of events) {
       if (ev.type === 'header') this.safeEmit('blockHeader', ev.event);
       else if (ev.type === 'txStart') this.safeEmit('blockTxStart', ev.event);
-      else if (ev.type === 'txPiece') this.safeEmit('blockTxPiece', ev.event);
+      else if (ev.type === 'txPiece') {
+        this.callPieceHandler(ev.event);
+        this.safeEmit('blockTxPiece', ev.event);
+      }
       else if (ev.type === 'txEnd') this.safeEmit('blockTxEnd', ev.event);
       else if (ev.type === 'tx') {
         if (this.onBlockTransaction) {
@@ -408,12 +419,26 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private dispatchTx(events: ReturnType<TxReceiver['data']>): void {
     for (const ev of events) {
       if (ev.type === 'start') this.safeEmit('txStart', ev.event);
-      else if (ev.type === 'piece') this.safeEmit('txPiece', ev.event);
+      else if (ev.type === 'piece') {
+        this.callPieceHandler(ev.event);
+        this.safeEmit('txPiece', ev.event);
+      }
       else {
         this.safeEmit('txEnd', ev.event);
         // As for a whole frame: a bad checksum drops it (the app was told by checksumOk) and counts toward a flood.
         if (!ev.event.checksumOk) this.apply(this.protocol.protocolError(new FramingError('tx', 'bad-checksum', 'streamed tx payload does not match the header checksum')));
       }
+    }
+  }
+
+  /** onHugeTxPiece, with a returned promise holding the socket paused (see onData). */
+  private callPieceHandler(piece: BlockTxPieceEvent | TxPieceEvent): void {
+    if (!this.onHugeTxPiece) return;
+    try {
+      const r = this.onHugeTxPiece(piece);
+      if (r && typeof (r as Promise<void>).then === 'function') this.pendingHandlers.push(Promise.resolve(r).catch((e) => this.safeEmit('listenerError', e)));
+    } catch (e) {
+      this.safeEmit('listenerError', e);
     }
   }
 

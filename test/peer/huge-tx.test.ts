@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { Duplex } from 'node:stream';
 import { duplexPair } from '../helpers/duplex-pair.js';
-import { PeerConnection } from '../../lib/peer/connection.js';
+import { PeerConnection, type PeerConnectionOptions } from '../../lib/peer/connection.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { regtest } from '../../lib/networks.js';
 import { FrameDecoder, encodeFrame, encodeMessageFrame } from '../../lib/framing/index.js';
@@ -14,14 +14,14 @@ import { assembleBlock, manyItemTx } from '../block/fixtures/reference.js';
 const THRESHOLD = 10_000;
 
 /** A raw-frame peer: handshakes, then writes whatever bytes the test gives it. */
-async function readyPair(): Promise<{ conn: PeerConnection; theirs: Duplex; received: Message[] }> {
+async function readyPair(opts: Partial<PeerConnectionOptions> = {}): Promise<{ conn: PeerConnection; theirs: Duplex; received: Message[] }> {
   const [ours, theirs] = duplexPair();
   const received: Message[] = [];
   const decoder = new FrameDecoder({ magic: regtest.magic, shouldStream: () => false });
   theirs.on('data', (chunk: Buffer) => {
     for (const ev of decoder.push(chunk)) if (ev.type === 'frame') received.push(decodeMessage(ev.header.command, ev.payload));
   });
-  const conn = new PeerConnection(ours, { network: regtest, direction: 'inbound', userAgentPolicy: ACCEPT_ANY_UA, hugeTxThreshold: THRESHOLD });
+  const conn = new PeerConnection(ours, { network: regtest, direction: 'inbound', userAgentPolicy: ACCEPT_ANY_UA, hugeTxThreshold: THRESHOLD, ...opts });
   conn.on('error' as never, () => {});
   const send = (m: Message): boolean => theirs.write(encodeMessageFrame(regtest.magic, m, { peerVersion: 70016 }));
   send({
@@ -134,6 +134,29 @@ t.test('getTx of a huge tx rejects with a clear error instead of timing out', as
   t.ok(received.some((m) => m.command === 'getdata'), 'getdata sent');
   await writeInPieces(theirs, encodeFrame(regtest.magic, 'tx', hugeTx), 4096);
   await rejected;
+});
+
+t.test('an async onHugeTxPiece pauses the socket until it settles', async (t) => {
+  let release: () => void = () => {};
+  let calls = 0;
+  const { conn, theirs } = await readyPair({
+    onHugeTxPiece: () => {
+      calls++;
+      return calls === 1 ? new Promise<void>((resolve) => (release = resolve)) : undefined;
+    },
+  });
+  t.teardown(() => conn.close());
+  let pieces = 0;
+  let end: TxEndEvent | undefined;
+  conn.on('txPiece', () => pieces++);
+  conn.on('txEnd', (e) => (end = e));
+  await writeInPieces(theirs, encodeFrame(regtest.magic, 'tx', hugeTx), 2000);
+  t.equal(pieces, 1, 'after the first piece the socket is paused: no more pieces while the handler is pending');
+  t.equal(end, undefined);
+  release();
+  await new Promise((r) => setTimeout(r, 50));
+  t.ok(pieces > 5, `the rest arrives once it settles (${pieces} pieces)`);
+  t.ok(end?.txid.equals(sha256d(hugeTx)), 'and the txid is right');
 });
 
 t.test('bad threshold option', async (t) => {
