@@ -40,6 +40,8 @@ export { netAddressToString, parseNetAddress, formatEndpoint, type NetAddress } 
 export { walkTx } from './messages/tx-walk.js';
 export * from './block/stream-decoder.js';
 export * from './block/frames.js';
+export { TxWalker } from './messages/tx-walk.js';
+export * from './block/tx-stream.js';
 export { MerkleRootBuilder } from './messages/merkle.js';
 export * from './peer/index.js';
 export * from './transport/index.js';

@@ -3,6 +3,7 @@ import { sha256d } from '../hash.js';
 import { BLOCK_HEADER_SIZE, decodeBlockHeader, type BlockHeader } from '../messages/block-header.js';
 import { compactSizeLength, MIN_TX_SIZE, readCompactSize, walkTx } from '../messages/tx-walk.js';
 import { MerkleRootBuilder } from '../messages/merkle.js';
+import { resolveHugeTxThreshold, TransactionInPieces } from './tx-stream.js';
 
 /** Smallest carry allocation: a small straddling tx then needs no regrowth. */
 const MIN_CARRY = 1024;
@@ -29,6 +30,29 @@ export interface BlockTransaction {
   readonly txid: Buffer;
 }
 
+/** A transaction larger than hugeTxThreshold begins; its pieces follow, then its end. */
+export interface BlockTransactionStart {
+  readonly index: number;
+}
+
+/**
+ * A piece of a huge transaction, in order: `bytes` is a view of a pushed chunk (or of the
+ * decoder's carry, which it then lets go), at `offset` in the transaction. Concatenating the
+ * pieces gives the transaction's raw bytes.
+ */
+export interface BlockTransactionPiece {
+  readonly index: number;
+  readonly offset: number;
+  readonly bytes: Buffer;
+}
+
+/** The end of a huge transaction: its txid (sha256d of all its pieces, wire order) and size. */
+export interface BlockTransactionEnd {
+  readonly index: number;
+  readonly txid: Buffer;
+  readonly size: number;
+}
+
 export interface BlockStreamSummary {
   readonly header: BlockHeader;
   readonly hash: Buffer;
@@ -45,6 +69,16 @@ export interface BlockStreamDecoderOptions {
   readonly onHeader?: (start: BlockStart) => void;
   readonly onTransaction?: (tx: BlockTransaction) => void;
   readonly onEnd?: (summary: BlockStreamSummary) => void;
+  /**
+   * Transactions larger than this many bytes (default DEFAULT_HUGE_TX_THRESHOLD, 16 MiB) are
+   * not gathered: they are walked and hashed as their bytes arrive and delivered through
+   * onTransactionStart / onTransactionPiece... / onTransactionEnd instead of onTransaction.
+   * Infinity gathers every transaction whole.
+   */
+  readonly hugeTxThreshold?: number;
+  readonly onTransactionStart?: (start: BlockTransactionStart) => void;
+  readonly onTransactionPiece?: (piece: BlockTransactionPiece) => void;
+  readonly onTransactionEnd?: (end: BlockTransactionEnd) => void;
   /**
    * Recompute the merkle root from the txids (O(log n) memory) and report it in the summary.
    * About one more sha256d per transaction, so off by default: the frame checksum already
@@ -63,8 +97,13 @@ export interface BlockStreamDecoderOptions {
  * Memory: the chunk being decoded plus the carry. The carry holds the straddling transaction;
  * while its end is still unknown it may gather up to twice the bytes of the previous walk, so
  * it stays under about twice the largest transaction (one 1 MB data transaction: 1 MB, as its
- * script length tells walkTx the end at once). It grows with the bytes that arrive, never
- * with what a length field claims.
+ * script length tells walkTx the end at once), and never past hugeTxThreshold + 1 bytes. It
+ * grows with the bytes that arrive, never with what a length field claims.
+ *
+ * A transaction found to be larger than hugeTxThreshold (from a length that runs past it, or
+ * from a carry that reached it) is taken over by a resumable walker and an incremental sha256:
+ * what the carry held becomes its first piece, each later chunk a piece (a view), and its
+ * txid comes with its end. So memory stays at about the threshold whatever its size.
  *
  * Malformed input throws DecodeError('block', field, reason); after a throw the decoder
  * refuses further input with the same error.
@@ -76,6 +115,10 @@ export class BlockStreamDecoder {
   private readonly onTransaction: ((tx: BlockTransaction) => void) | undefined;
   private readonly onEnd: ((summary: BlockStreamSummary) => void) | undefined;
   private readonly merkle: MerkleRootBuilder | undefined;
+  private readonly hugeTxThreshold: number;
+  private readonly onTransactionStart: ((start: BlockTransactionStart) => void) | undefined;
+  private readonly onTransactionPiece: ((piece: BlockTransactionPiece) => void) | undefined;
+  private readonly onTransactionEnd: ((end: BlockTransactionEnd) => void) | undefined;
 
   private received = 0;
   /** Payload bytes fully decoded: the header, the count and complete transactions. */
@@ -92,6 +135,8 @@ export class BlockStreamDecoder {
   private stalledAt = 0;
   private failure: Error | undefined;
   private summary: BlockStreamSummary | undefined;
+  /** The huge transaction being streamed in pieces, if any. */
+  private huge: TransactionInPieces | undefined;
 
   constructor(options: BlockStreamDecoderOptions) {
     const { payloadLength } = options;
@@ -103,6 +148,10 @@ export class BlockStreamDecoder {
     this.onTransaction = options.onTransaction;
     this.onEnd = options.onEnd;
     this.merkle = options.verifyMerkleRoot ? new MerkleRootBuilder() : undefined;
+    this.hugeTxThreshold = resolveHugeTxThreshold(options.hugeTxThreshold);
+    this.onTransactionStart = options.onTransactionStart;
+    this.onTransactionPiece = options.onTransactionPiece;
+    this.onTransactionEnd = options.onTransactionEnd;
   }
 
   /** Transactions emitted so far. */
@@ -142,7 +191,7 @@ export class BlockStreamDecoder {
     if (this.summary) return this.summary;
     const start = this.start;
     if (this.received < this.payloadLength || start === undefined || this.index < this.txCount) {
-      const field = start === undefined ? 'header' : `txs[${this.index}]`;
+      const field = start === undefined ? 'header' : this.huge ? `txs[${this.index}].${this.huge.field}` : `txs[${this.index}]`;
       const error = new DecodeError(this.command, field, 'truncated', `payload ended after ${this.received} of ${this.payloadLength} bytes`);
       this.failure = error;
       throw error;
@@ -162,6 +211,10 @@ export class BlockStreamDecoder {
   private consume(chunk: Buffer): void {
     let pos = 0;
     const end = chunk.length;
+    if (this.huge !== undefined) {
+      pos = this.continueHuge(chunk, 0, end);
+      if (pos === end) return;
+    }
     while (this.carry !== null) {
       // Gather straddling bytes up to the target, then walk the carry again.
       const take = Math.min(end - pos, this.carryTarget - this.carryLength);
@@ -176,7 +229,11 @@ export class BlockStreamDecoder {
       const length = this.carryLength;
       const needed = this.scan(carry, 0, length);
       if (needed < 0) {
-        this.carry = null; // everything in it decoded
+        this.carry = null; // everything in it decoded, or taken as a huge tx's first piece
+        if (this.huge !== undefined) {
+          pos = this.continueHuge(chunk, pos, end);
+          if (pos === end) return;
+        }
       } else if (this.stalledAt === 0) {
         this.setCarryTarget(needed, length); // same item, still incomplete
       } else {
@@ -215,6 +272,7 @@ export class BlockStreamDecoder {
     const count = this.txCount;
     const onTransaction = this.onTransaction;
     const merkle = this.merkle;
+    const threshold = this.hugeTxThreshold;
     while (this.index < count) {
       let txEnd: number;
       try {
@@ -226,8 +284,20 @@ export class BlockStreamDecoder {
         if (-txEnd > limit) {
           this.fail(`txs[${this.index}]`, 'truncated', 'runs past the declared payload end');
         }
+        if (-txEnd - pos > threshold) {
+          // Larger than the threshold: walk and hash it as it arrives instead of gathering it.
+          this.startHuge(limit - pos);
+          this.continueHuge(buf, pos, end); // takes all of buf[pos, end): the tx goes on past it
+          return -1;
+        }
         this.stalledAt = pos;
         return -txEnd;
+      }
+      if (txEnd - pos > threshold) {
+        // Whole here (one big chunk), but over the threshold: the same events as when streamed.
+        this.startHuge(limit - pos);
+        pos = this.continueHuge(buf, pos, txEnd);
+        continue;
       }
       const raw = buf.subarray(pos, txEnd);
       const txid = sha256d(raw);
@@ -268,6 +338,37 @@ export class BlockStreamDecoder {
     return txsAt;
   }
 
+  /** A huge transaction at the current index begins; `limit`: the payload bytes left for it. */
+  private startHuge(limit: number): void {
+    this.huge = new TransactionInPieces(limit, this.command);
+    this.onTransactionStart?.({ index: this.index });
+  }
+
+  /**
+   * Give buf[pos, end) to the huge transaction as its next piece; when it ends there, emit its
+   * end and return the offset past it, else return `end`.
+   */
+  private continueHuge(buf: Buffer, pos: number, end: number): number {
+    const huge = this.huge!;
+    const offset = huge.size;
+    let txEnd: number;
+    try {
+      txEnd = huge.take(buf, pos, end);
+    } catch (err) {
+      throw err instanceof DecodeError ? err.within(`txs[${this.index}]`) : err;
+    }
+    const pieceEnd = txEnd < 0 ? end : txEnd;
+    if (pieceEnd > pos) this.onTransactionPiece?.({ index: this.index, offset, bytes: buf.subarray(pos, pieceEnd) });
+    if (txEnd < 0) return end;
+    const txid = huge.txid();
+    this.huge = undefined;
+    this.merkle?.add(txid);
+    const index = this.index++;
+    this.consumed += huge.size;
+    this.onTransactionEnd?.({ index, txid, size: huge.size });
+    return txEnd;
+  }
+
   /** Copy buf[from, to) into a fresh carry buffer; `needed` is an offset in buf. */
   private startCarry(buf: Buffer, from: number, to: number, needed: number): void {
     const length = to - from;
@@ -283,7 +384,9 @@ export class BlockStreamDecoder {
    */
   private setCarryTarget(needed: number, walked: number): void {
     const payloadLeft = this.payloadLength - this.consumed;
-    this.carryTarget = Math.min(Math.max(needed, walked * 2), payloadLeft);
+    // A tx that fills the carry past the threshold is huge: stop gathering there.
+    const cap = this.txCount < 0 ? payloadLeft : Math.min(payloadLeft, this.hugeTxThreshold + 1);
+    this.carryTarget = Math.min(Math.max(needed, walked * 2), cap);
   }
 
   /** Grow the carry with the bytes that actually arrived, not with what a length field claims. */

@@ -48,6 +48,11 @@ export async function runBlock(args: string[]): Promise<number> {
   };
   const session = sessionOptionsFrom(networkFrom(values), values, { outbound: 2 });
   const manager = createManager({ ...session, peerOptions: { onBlockTransaction } });
+  // A transaction over hugeTxThreshold arrives in pieces, not through onBlockTransaction: print it from its end.
+  manager.on('blockTxEnd', (end) => {
+    if (!end.blockHash.equals(wanted)) return;
+    process.stdout.write(`${json ? JSON.stringify({ event: 'tx', index: end.index, txid: toDisplayHex(end.txid), size: end.size }) : toDisplayHex(end.txid)}\n`);
+  });
   const stop = new StopSignal(timeoutMs);
   try {
     await manager.start();

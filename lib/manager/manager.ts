@@ -506,6 +506,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
     peer.on('addr', (m) => this.onAddr(peer, record, m));
     peer.on('getaddr', () => this.onGetaddr(peer, record));
     peer.on('tx', () => (peer.lastTxAt = this.clock.now()));
+    peer.on('txEnd', (end) => end.checksumOk && (peer.lastTxAt = this.clock.now())); // a huge tx, streamed
     peer.on('blockHeader', () => (peer.lastBlockAt = this.clock.now()));
     peer.on('ban', (event) => this.onBan(peer, event.reason));
     peer.on('close', (reason) => {

@@ -1,4 +1,11 @@
-import { BlockStreamDecoder, type BlockStart, type BlockTransaction as StreamedTransaction } from '../block/stream-decoder.js';
+import {
+  BlockStreamDecoder,
+  type BlockStart,
+  type BlockTransaction as StreamedTransaction,
+  type BlockTransactionEnd,
+  type BlockTransactionPiece,
+  type BlockTransactionStart,
+} from '../block/stream-decoder.js';
 import type { FrameHeader } from '../framing/index.js';
 import type { BlockHeader } from '../messages/block-header.js';
 
@@ -6,6 +13,21 @@ export type BlockHeaderEvent = BlockStart;
 
 /** A transaction of a block being streamed; `raw` is a view, copy it to keep it. */
 export interface BlockTransactionEvent extends StreamedTransaction {
+  readonly blockHash: Buffer;
+}
+
+/** A block transaction over hugeTxThreshold begins; `blockTxPiece` events follow, then `blockTxEnd`. */
+export interface BlockTxStartEvent extends BlockTransactionStart {
+  readonly blockHash: Buffer;
+}
+
+/** A piece of a huge block transaction, in order; `bytes` is a view, copy it to keep it. */
+export interface BlockTxPieceEvent extends BlockTransactionPiece {
+  readonly blockHash: Buffer;
+}
+
+/** The end of a huge block transaction: its txid and size. */
+export interface BlockTxEndEvent extends BlockTransactionEnd {
   readonly blockHash: Buffer;
 }
 
@@ -21,6 +43,9 @@ export interface BlockEnd {
 export type BlockReceiverEvent =
   | { readonly type: 'header'; readonly event: BlockHeaderEvent }
   | { readonly type: 'tx'; readonly event: BlockTransactionEvent }
+  | { readonly type: 'txStart'; readonly event: BlockTxStartEvent }
+  | { readonly type: 'txPiece'; readonly event: BlockTxPieceEvent }
+  | { readonly type: 'txEnd'; readonly event: BlockTxEndEvent }
   | { readonly type: 'end'; readonly event: BlockEnd };
 
 /** Turns the framer's stream-start/data/end for a block into header, tx and end events. */
@@ -29,7 +54,7 @@ export class BlockReceiver {
   private events: BlockReceiverEvent[] = [];
   private hash: Buffer | undefined;
 
-  constructor(private readonly opts: { readonly verifyMerkleRoot: boolean }) {}
+  constructor(private readonly opts: { readonly verifyMerkleRoot: boolean; readonly hugeTxThreshold?: number }) {}
 
   start(header: FrameHeader): BlockReceiverEvent[] {
     this.hash = undefined;
@@ -41,6 +66,10 @@ export class BlockReceiver {
         this.events.push({ type: 'header', event: start });
       },
       onTransaction: (tx) => this.events.push({ type: 'tx', event: { ...tx, blockHash: this.hash! } }),
+      hugeTxThreshold: this.opts.hugeTxThreshold,
+      onTransactionStart: (start) => this.events.push({ type: 'txStart', event: { ...start, blockHash: this.hash! } }),
+      onTransactionPiece: (piece) => this.events.push({ type: 'txPiece', event: { ...piece, blockHash: this.hash! } }),
+      onTransactionEnd: (end) => this.events.push({ type: 'txEnd', event: { ...end, blockHash: this.hash! } }),
     });
     return this.drain();
   }

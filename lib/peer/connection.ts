@@ -9,7 +9,17 @@ import { MIN_PEER_PROTO_VERSION, type Network } from '../networks.js';
 import { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
 import { closeReason, PeerError, TimeoutError, type CloseReason, type CloseReasonCode } from './reasons.js';
 import { DEFAULT_TIMEOUTS, PeerProtocol, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
-import { BlockReceiver, type BlockEnd, type BlockHeaderEvent, type BlockTransactionEvent } from './block-receiver.js';
+import {
+  BlockReceiver,
+  type BlockEnd,
+  type BlockHeaderEvent,
+  type BlockTransactionEvent,
+  type BlockTxEndEvent,
+  type BlockTxPieceEvent,
+  type BlockTxStartEvent,
+} from './block-receiver.js';
+import { TxReceiver, type TxEndEvent, type TxPieceEvent, type TxStartEvent } from './tx-receiver.js';
+import { resolveHugeTxThreshold } from '../block/tx-stream.js';
 import type { PeerState } from './state.js';
 import { DEFAULT_UA_POLICY, assertSendableUserAgent, type UserAgentPolicy } from './user-agent.js';
 import { BAN_THRESHOLD } from './misbehavior.js';
@@ -29,6 +39,14 @@ export interface PeerEvents extends CommandEvents {
   blockHeader: (event: BlockHeaderEvent) => void;
   blockTx: (tx: BlockTransactionEvent) => void;
   blockEnd: (end: BlockEnd) => void;
+  /** A block transaction over hugeTxThreshold: start, pieces in order, end with its txid (no `blockTx` for it). */
+  blockTxStart: (event: BlockTxStartEvent) => void;
+  blockTxPiece: (event: BlockTxPieceEvent) => void;
+  blockTxEnd: (event: BlockTxEndEvent) => void;
+  /** A `tx` frame over hugeTxThreshold: start, pieces in order, end with its txid (no `tx`/`message` for it). */
+  txStart: (event: TxStartEvent) => void;
+  txPiece: (event: TxPieceEvent) => void;
+  txEnd: (event: TxEndEvent) => void;
   misbehavior: (event: { kind: MisbehaviorKind; score: number }) => void;
   ban: (event: { reason: string; score: number }) => void;
   close: (reason: CloseReason) => void;
@@ -66,7 +84,19 @@ export interface PeerConnectionOptions {
    * promise, the socket is paused until it settles: input backpressure for slow consumers.
    */
   readonly onBlockTransaction?: (tx: BlockTransactionEvent) => void | Promise<void>;
+  /**
+   * Called for each piece of a huge transaction (blockTxPiece or txPiece) before the event is
+   * emitted; a returned promise pauses the socket until it settles, as for onBlockTransaction
+   * (for apps that write the pieces out).
+   */
+  readonly onHugeTxPiece?: (piece: BlockTxPieceEvent | TxPieceEvent) => void | Promise<void>;
   readonly verifyMerkleRoot?: boolean;
+  /**
+   * Transactions larger than this (default 16 MiB), in a block or as a `tx` frame after the
+   * handshake, are not gathered: they are hashed as they arrive and delivered as
+   * blockTxStart/blockTxPiece/blockTxEnd or txStart/txPiece/txEnd. Infinity turns this off.
+   */
+  readonly hugeTxThreshold?: number;
   readonly id?: string;
 }
 
@@ -86,6 +116,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private readonly protocol: PeerProtocol;
   private readonly decoder: FrameDecoder;
   private readonly blocks: BlockReceiver;
+  private readonly txs = new TxReceiver();
+  private readonly hugeTxThreshold: number;
   private readonly stats_: PeerStats;
   private readonly maxUnflushed: number;
   private readonly timer: NodeJS.Timeout;
@@ -132,15 +164,18 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
       admit: opts.admit ?? (() => true),
       banThreshold: opts.banThreshold ?? BAN_THRESHOLD,
     });
+    this.hugeTxThreshold = resolveHugeTxThreshold(opts.hugeTxThreshold);
     this.decoder = new FrameDecoder({
       magic: opts.network.magic,
       badChecksum: 'drop',
       limits: { default: maxRecvPayloadLength, ...opts.limits },
+      shouldStream: (header) => header.command === 'block' || this.streamsTx(header),
     });
-    this.blocks = new BlockReceiver({ verifyMerkleRoot: opts.verifyMerkleRoot ?? true });
+    this.blocks = new BlockReceiver({ verifyMerkleRoot: opts.verifyMerkleRoot ?? true, hugeTxThreshold: this.hugeTxThreshold });
     this.stats_ = new PeerStats(clock);
     this.maxUnflushed = opts.maxUnflushedBytes ?? DEFAULT_MAX_UNFLUSHED_BYTES;
     this.onBlockTransaction = opts.onBlockTransaction;
+    this.onHugeTxPiece = opts.onHugeTxPiece;
 
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('end', () => this.apply(this.protocol.close('remote-closed', 'peer closed the connection')));
@@ -154,6 +189,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   }
 
   private readonly onBlockTransaction: ((tx: BlockTransactionEvent) => void | Promise<void>) | undefined;
+  private readonly onHugeTxPiece: ((piece: BlockTxPieceEvent | TxPieceEvent) => void | Promise<void>) | undefined;
 
   get state(): PeerState {
     return this.protocol.state;
@@ -252,12 +288,20 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     const onNotFound = (m: MessageOf<'notfound'>): void => {
       if (m.inventory.some((i) => i.hash.equals(txid))) notFound.abort(new Error(`peer has no transaction ${toDisplayHex(txid)}`));
     };
+    // A tx over hugeTxThreshold arrives as txStart/txPiece/txEnd, never whole: say so rather than time out.
+    const onStreamed = (end: TxEndEvent): void => {
+      if (end.txid.equals(txid) && end.checksumOk) {
+        notFound.abort(new Error(`transaction ${toDisplayHex(txid)} is ${end.size} bytes, over hugeTxThreshold: it came as txStart/txPiece/txEnd events`));
+      }
+    };
     this.replyWaiters.on('notfound', onNotFound);
+    this.replyWaiters.on('txEnd', onStreamed);
     try {
       const getdata = { command: 'getdata', inventory: [{ type: 1, hash: txid }] } as Message;
       return await this.request(getdata, 'tx', (tx) => tx.txid.equals(txid), opts.timeoutMs ?? 60_000, [opts.signal, notFound.signal], 'gettx');
     } finally {
       this.replyWaiters.off('notfound', onNotFound);
+      this.replyWaiters.off('txEnd', onStreamed);
     }
   }
 
@@ -288,13 +332,16 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
             break;
           case 'stream-start':
             this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
-            this.dispatchBlock(this.blocks.start(ev.header));
+            if (ev.header.command === 'tx') this.dispatchTx(this.txs.start(ev.header));
+            else this.dispatchBlock(this.blocks.start(ev.header));
             break;
           case 'stream-data':
-            this.dispatchBlock(this.blocks.data(ev.chunk));
+            if (ev.header.command === 'tx') this.dispatchTx(this.txs.data(ev.chunk));
+            else this.dispatchBlock(this.blocks.data(ev.chunk));
             break;
           case 'stream-end':
-            this.dispatchBlock(this.blocks.end(ev.checksumOk));
+            if (ev.header.command === 'tx') this.dispatchTx(this.txs.end(ev.checksumOk));
+            else this.dispatchBlock(this.blocks.end(ev.checksumOk));
             break;
           case 'dropped':
             this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
@@ -339,6 +386,12 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private dispatchBlock(events: ReturnType<BlockReceiver['data']>): void {
     for (const ev of events) {
       if (ev.type === 'header') this.safeEmit('blockHeader', ev.event);
+      else if (ev.type === 'txStart') this.safeEmit('blockTxStart', ev.event);
+      else if (ev.type === 'txPiece') {
+        this.callPieceHandler(ev.event);
+        this.safeEmit('blockTxPiece', ev.event);
+      }
+      else if (ev.type === 'txEnd') this.safeEmit('blockTxEnd', ev.event);
       else if (ev.type === 'tx') {
         if (this.onBlockTransaction) {
           try {
@@ -355,6 +408,37 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
           this.apply(this.protocol.protocolError(new DecodeError('block', ev.event.checksumOk ? 'merkleRoot' : 'checksum', 'invalid-value')));
         }
       }
+    }
+  }
+
+  /** A `tx` frame is streamed when over the threshold, and only after the handshake (before it, nothing large is honest). */
+  private streamsTx(header: FrameHeader): boolean {
+    return header.command === 'tx' && header.length > this.hugeTxThreshold && this.protocol.handshakeComplete;
+  }
+
+  private dispatchTx(events: ReturnType<TxReceiver['data']>): void {
+    for (const ev of events) {
+      if (ev.type === 'start') this.safeEmit('txStart', ev.event);
+      else if (ev.type === 'piece') {
+        this.callPieceHandler(ev.event);
+        this.safeEmit('txPiece', ev.event);
+      }
+      else {
+        this.safeEmit('txEnd', ev.event);
+        // As for a whole frame: a bad checksum drops it (the app was told by checksumOk) and counts toward a flood.
+        if (!ev.event.checksumOk) this.apply(this.protocol.protocolError(new FramingError('tx', 'bad-checksum', 'streamed tx payload does not match the header checksum')));
+      }
+    }
+  }
+
+  /** onHugeTxPiece, with a returned promise holding the socket paused (see onData). */
+  private callPieceHandler(piece: BlockTxPieceEvent | TxPieceEvent): void {
+    if (!this.onHugeTxPiece) return;
+    try {
+      const r = this.onHugeTxPiece(piece);
+      if (r && typeof (r as Promise<void>).then === 'function') this.pendingHandlers.push(Promise.resolve(r).catch((e) => this.safeEmit('listenerError', e)));
+    } catch (e) {
+      this.safeEmit('listenerError', e);
     }
   }
 
@@ -401,6 +485,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.closed = reason;
     clearInterval(this.timer);
     this.blocks.abort();
+    this.txs.abort();
     // Polite: let queued bytes (a reject, the last pong) go out, then make sure the socket dies.
     this.stream.end(() => this.stream.destroy());
     const backstop = setTimeout(() => this.stream.destroy(), 2000).unref();
