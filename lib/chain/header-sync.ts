@@ -4,6 +4,7 @@
 // a Manager and a timer.
 import { EventEmitter } from 'eventemitter3';
 import { blockHash, type BlockHeader } from '../messages/block-header.js';
+import { isHeadersReply } from '../peer/headers-reply.js';
 import type { ChainView, HeaderEntry, Reorg } from './types.js';
 
 /** The node's MAX_HEADERS_RESULTS: a reply this long means "there is more, ask again". */
@@ -46,7 +47,7 @@ export interface SyncTree {
 export interface HeaderRefusal {
   readonly reason: string;
   /** Misbehaviour points, as the node gives them for this reason. */
-  readonly points: number;
+  readonly misbehavior: number;
 }
 
 export interface HeaderSyncOptions {
@@ -109,14 +110,6 @@ interface PeerSync {
 }
 
 const ZERO_HASH = Buffer.alloc(32);
-
-/** True when the reply to a getheaders with this locator could start with these headers. */
-export function isHeadersReply(locator: ReadonlySet<string> | readonly Buffer[], headers: readonly BlockHeader[]): boolean {
-  if (headers.length === 0) return true;
-  const first = headers[0]!.prevBlock;
-  if (locator instanceof Set) return locator.has(first.toString('hex'));
-  return (locator as readonly Buffer[]).some((h) => h.equals(first));
-}
 
 /**
  * Headers-first sync from one peer, then every peer's announcements; the best chain is the one with
@@ -233,7 +226,7 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
 
   private onHeaders(peer: PeerSync, headers: readonly BlockHeader[], now: number): void {
     const request = peer.request;
-    const isReply = request !== undefined && isHeadersReply(request.locator, headers);
+    const isReply = request !== undefined && isHeadersReply(request.locator, ZERO_HASH, headers);
     if (isReply) peer.request = undefined;
     if (headers.length === 0) {
       if (isReply) this.afterReply(peer, request!, 0, now);
@@ -300,7 +293,7 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
     // Whatever was valid is kept and announced before the peer is dealt with.
     this.announceBest(before);
     if (refused) {
-      this.punishPoints(peer, refused.points, `invalid header ${refusedHash!.toString('hex')}: ${refused.reason}`);
+      this.punishPoints(peer, refused.misbehavior, `invalid header ${refusedHash!.toString('hex')}: ${refused.reason}`);
       if (this.peers.has(peer.id)) this.drop(peer, `sent an invalid header (${refused.reason})`, false);
       return;
     }
