@@ -47,3 +47,16 @@ export * from './peerstore/index.js';
 export * from './discovery/index.js';
 export * from './manager/index.js';
 export { HeaderChain, HeaderChainError, powLimitBits, type ChainTip, type HeaderChainFailure } from './chain/header-chain.js';
+export { consensusParams, type ConsensusParams } from './chain/consensus.js';
+export {
+  calculateNextWorkRequired,
+  checkGenesis,
+  checkHeader,
+  checkProofOfWork,
+  HEADER_REJECT_POINTS,
+  HeaderRuleError,
+  medianTimePast,
+  nextWorkRequired,
+  type CheckHeaderOptions,
+  type HeaderRejectReason,
+} from './chain/rules.js';
