@@ -402,6 +402,8 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
   }
 
   private punishPoints(peer: PeerSync, points: number, reason: string): void {
+    // The rules refuse some headers without blame (a clock ahead of ours): the peer is dropped unscored.
+    if (points <= 0) return;
     peer.score += points;
     this.out.push({ type: 'misbehavior', peer: peer.id, points, reason, score: peer.score });
     if (peer.score >= BAN_SCORE) this.drop(peer, `misbehaviour score ${peer.score} (last: ${reason})`, true);
