@@ -47,3 +47,23 @@ export * from './peerstore/index.js';
 export * from './discovery/index.js';
 export * from './manager/index.js';
 export { HeaderChain, HeaderChainError, powLimitBits, type ChainTip, type HeaderChainFailure } from './chain/header-chain.js';
+export {
+  HeaderTree,
+  HeaderTreeError,
+  TREE_RECORD_SIZE,
+  type HeaderTreeFailure,
+  type TreeEntry,
+  type HeaderBytesSource,
+  type LoadedTree,
+  type LocatorOptions,
+} from './chain/header-tree.js';
+export {
+  HeaderStore,
+  HeaderStoreError,
+  HeaderStoreLockedError,
+  type HeaderStoreFailure,
+  type HeaderStoreHeal,
+  type HeaderStoreOptions,
+  type HeaderToStore,
+} from './chain/header-store.js';
+export { genesisHeader } from './chain/genesis.js';
