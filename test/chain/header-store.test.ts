@@ -88,6 +88,21 @@ t.test('a new store holds genesis; a round trip keeps every header, fork and the
   await third.close();
 });
 
+t.test('headers inserted into store.tree directly are written by the next flush', async (t) => {
+  const dir = t.testdir();
+  const store = await HeaderStore.open(dir, regtest);
+  const chain = syntheticChain(12, 8);
+  for (const h of chain) store.tree.insert(h.header, h.hash);
+  await store.flush();
+  t.equal(statSync(join(dir, DAT)).size, HEADER_BYTES + 13 * 80);
+  await store.close();
+  const again = await HeaderStore.open(dir, regtest);
+  t.equal(again.heal, undefined);
+  t.equal(again.tree.size, 13);
+  t.equal(hex(again.tree.best.hash), hex(chain[11]!.hash));
+  await again.close();
+});
+
 t.test('an unknown parent: the headers before it are stored, then the typed error', async (t) => {
   const dir = t.testdir();
   const store = await HeaderStore.open(dir, regtest);
