@@ -158,9 +158,12 @@ t.test('a torn tail at every byte of the last record, in either file, is healed,
       await store.close();
       const reopened = await HeaderStore.open(dir, regtest);
       const stays = reopened.heal === undefined && reopened.tree.size === 30;
-      // And the healed store takes the lost header again.
-      reopened.append(chain.slice(29));
-      const grows = reopened.tree.size === 31 && hex(reopened.tree.best.hash) === lastHash;
+      // And the healed store takes the lost header again (checked at every 8th offset: each costs two more fsyncs).
+      let grows = true;
+      if (keep % 8 === 0 || keep === recordSize - 1) {
+        reopened.append(chain.slice(29));
+        grows = reopened.tree.size === 31 && hex(reopened.tree.best.hash) === lastHash;
+      }
       await reopened.close();
       cases++;
       if (!ok || !stays || !grows) {
