@@ -1,7 +1,8 @@
 // The in-memory header tree: every header known (forks included), the best chain by cumulative work,
 // and the walks a reorg needs. Pure: no I/O. Columnar, so that 1,000,000 headers load from a file in
-// one read and cost ~70 bytes each: fixed 68-byte records in one buffer (the same bytes the header
-// store keeps on disk), an open-addressing hash index over them, and HeaderEntry objects made on demand.
+// one read and cost ~110 bytes each: fixed 68-byte records in one buffer (the same bytes the header
+// store keeps on disk), an open-addressing hash index over them, and HeaderEntry objects made on demand
+// (recent ones shared: treat entries and their Buffers as read-only).
 import { BLOCK_HEADER_SIZE, blockHash, decodeBlockHeader, type BlockHeader } from '../messages/block-header.js';
 import { toDisplayHex } from '../hash.js';
 import type { ChainView, HeaderEntry, Reorg } from './types.js';
