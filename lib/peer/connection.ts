@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { v4 as uuidv4 } from 'uuid';
 import { DecodeError, FramingError } from '../errors.js';
-import { toDisplayHex } from '../hash.js';
+import { fromDisplayHex, toDisplayHex } from '../hash.js';
 import { DEFAULT_MAX_PROTOCOL_RECV_PAYLOAD_LENGTH, FrameDecoder, encodeFrame, payloadLimitClassOf, type FrameHeader, type PayloadLimits } from '../framing/index.js';
 import { decodeMessage, encodeMessage, type Message, type MessageOf } from '../messages/index.js';
 import { MIN_PEER_PROTO_VERSION, type Network } from '../networks.js';
@@ -25,6 +25,7 @@ import { DEFAULT_UA_POLICY, assertSendableUserAgent, type UserAgentPolicy } from
 import { BAN_THRESHOLD } from './misbehavior.js';
 import type { MisbehaviorKind } from './misbehavior.js';
 import { PeerStats, type PeerStatsSnapshot } from './stats.js';
+import { isHeadersReply } from './headers-reply.js';
 
 export const DEFAULT_USER_AGENT = '/bsv-wire:0.1.0/';
 export const DEFAULT_MAX_UNFLUSHED_BYTES = 32 * 1024 * 1024;
@@ -269,10 +270,15 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     return wait;
   }
 
-  /** getheaders: resolves with the next `headers` reply. */
+  /**
+   * getheaders: resolves with the `headers` message that answers it. A `headers` announcement (sent
+   * because of sendheaders) that does not build on the locator is not taken for the reply.
+   */
   getHeaders(locator: Buffer[], stop: Buffer = Buffer.alloc(32), opts: WaitOptions = {}): Promise<MessageOf<'headers'>> {
     const getheaders = { command: 'getheaders', version: this.network.protocolVersion, locator, hashStop: stop } as Message;
-    return this.request(getheaders, 'headers', () => true, opts.timeoutMs ?? 60_000, [opts.signal], 'getheaders');
+    const genesis = this.network.genesisHash === '' ? undefined : fromDisplayHex(this.network.genesisHash);
+    const match = (m: MessageOf<'headers'>): boolean => isHeadersReply(locator, stop, m.headers, genesis);
+    return this.request(getheaders, 'headers', match, opts.timeoutMs ?? 60_000, [opts.signal], 'getheaders');
   }
 
   /** getdata for a block; its header and transactions stream through the events, then this resolves with the summary. */

@@ -10,6 +10,7 @@
 //     {"event":"error","message":"..."}
 //   stdin closing (parent gone) or SIGTERM/SIGINT: close the node and exit.
 // Arguments: P2P_PORT RPC_PORT (free loopback ports chosen by the parent; bcash refuses port 0).
+// Environment: REGTEST_SYNC=1 makes the node sync blocks from the peers it is connected to.
 //
 // Nothing here may reach beyond loopback: seeds, nodes, UPnP and every pool discovery or
 // outbound-filling method are disabled before the node opens.
@@ -88,6 +89,9 @@ async function main() {
   await node.ensure();
   await node.open();
   await node.connect();
+  // Opt-in (REGTEST_SYNC=1): fetch blocks from peers, e.g. from another test node joined by addnode.
+  // The pool only ever talks to peers it already has; nothing is discovered.
+  if (process.env.REGTEST_SYNC === '1') node.startSync();
 
   const p2pPort = pool.server.address().port;
   const rpcPort = node.http.address().port;

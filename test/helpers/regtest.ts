@@ -51,10 +51,12 @@ function ensureBcashInstalled(): void {
 }
 
 /** Spawn the launcher and wait for its "ready" line; rejects with its error (e.g. EADDRINUSE). */
-function launch(p2pPort: number, rpcPort: number, bans: string[]): Promise<{ child: ChildProcess; ready: ReadyEvent }> {
+function launch(p2pPort: number, rpcPort: number, bans: string[], options: RegtestNodeOptions): Promise<{ child: ChildProcess; ready: ReadyEvent }> {
   // The child is plain Node: drop the test runner's loaders and hooks from NODE_OPTIONS.
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
+  if (options.sync) env.REGTEST_SYNC = '1';
+  else delete env.REGTEST_SYNC;
   const child = spawn(process.execPath, [LAUNCHER, String(p2pPort), String(rpcPort)], {
     cwd: PROJECT_ROOT,
     env,
@@ -122,8 +124,13 @@ function postJson(port: number, apiKey: string, body: string): Promise<string> {
   });
 }
 
+export interface RegtestNodeOptions {
+  /** Fetch blocks from connected peers (bcash's startSync), so two test nodes joined by addnode converge. Default off. */
+  readonly sync?: boolean;
+}
+
 /** Start a fresh, empty, memory-only regtest node on loopback. Always stop() it. */
-export async function startRegtestNode(): Promise<RegtestNode> {
+export async function startRegtestNode(options: RegtestNodeOptions = {}): Promise<RegtestNode> {
   ensureBcashInstalled();
   const started = Date.now();
   const bans: string[] = [];
@@ -133,7 +140,7 @@ export async function startRegtestNode(): Promise<RegtestNode> {
   for (let attempt = 0; attempt < 3 && !launched; attempt++) {
     const [p2p, rpc] = await freePorts(2);
     try {
-      launched = await launch(p2p, rpc, bans);
+      launched = await launch(p2p, rpc, bans, options);
     } catch (err) {
       lastError = err;
       if ((err as { code?: string }).code !== 'EADDRINUSE') throw err;

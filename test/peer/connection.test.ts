@@ -5,10 +5,11 @@ import { PeerConnection, type PeerConnectionOptions } from '../../lib/peer/conne
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { PeerError } from '../../lib/peer/reasons.js';
 import { regtest } from '../../lib/networks.js';
+import { fromDisplayHex } from '../../lib/hash.js';
 import { FrameDecoder, encodeMessageFrame, encodeFrame } from '../../lib/framing/index.js';
 import { decodeMessage, type Message, type MessageOf } from '../../lib/messages/index.js';
 import { blockCodec } from '../../lib/messages/block.js';
-import { encodeBlockHeader, blockHash } from '../../lib/messages/block-header.js';
+import { encodeBlockHeader, blockHash, type BlockHeader } from '../../lib/messages/block-header.js';
 import { merkleRoot } from '../../lib/messages/merkle.js';
 import { rawTransaction } from '../../lib/messages/transaction.js';
 
@@ -118,7 +119,7 @@ t.test('getHeaders, getBlock streaming, getTx, sendTx against a scripted peer', 
   const header = { version: 1, prevBlock: Buffer.alloc(32, 7), merkleRoot: merkleRoot([coinbase.txid, other.txid]), timestamp: 1, bits: 0x207fffff, nonce: 0 };
   const hash = blockHash(header);
 
-  const headersP = conn.getHeaders([Buffer.alloc(32)], undefined, { timeoutMs: 5000 });
+  const headersP = conn.getHeaders([Buffer.alloc(32, 7)], undefined, { timeoutMs: 5000 });
   const gh = await peer.next('getheaders');
   t.equal(gh.locator.length, 1);
   peer.send({ command: 'headers', headers: [{ ...header, txCount: 0 }] } as Message);
@@ -185,6 +186,59 @@ t.test('a request whose send throws rejects with that error and leaves no waiter
   await conn.close();
 });
 
+t.test('getHeaders takes the reply to its locator, not a sendheaders announcement that arrives first', async (t) => {
+  const { peer, conn } = await readyScripted();
+  const fork = Buffer.alloc(32, 0x11);
+  const older = Buffer.alloc(32, 0x22);
+  const mk = (prevBlock: Buffer, nonce: number): BlockHeader => ({ version: 1, prevBlock, merkleRoot: Buffer.alloc(32, 3), timestamp: 1000 + nonce, bits: 0x207fffff, nonce });
+  const replyFirst = mk(fork, 1);
+  const replySecond = mk(blockHash(replyFirst), 2);
+  // The peer's new tip, announced because of sendheaders: it builds on the peer's tip, not on our locator.
+  const announced = mk(Buffer.alloc(32, 0x33), 3);
+
+  const headersP = conn.getHeaders([fork, older], undefined, { timeoutMs: 5000 });
+  let settled = false;
+  void headersP.then(() => (settled = true), () => (settled = true));
+  await peer.next('getheaders');
+  peer.send({ command: 'headers', headers: [{ ...announced, txCount: 0 }] } as Message);
+  // A ping round trip proves the announcement was read and handled before the reply is sent.
+  peer.send({ command: 'ping', nonce: 77n });
+  t.equal((await peer.next('pong')).nonce, 77n);
+  t.equal(settled, false, 'the announcement did not settle the request');
+  peer.send({ command: 'headers', headers: [{ ...replyFirst, txCount: 0 }, { ...replySecond, txCount: 0 }] } as Message);
+  const reply = await headersP;
+  t.equal(reply.headers.length, 2, 'resolved with the reply');
+  t.ok(reply.headers[0]!.prevBlock.equals(fork), 'the reply starts at the locator');
+
+  // An empty headers message is a reply ("nothing past your locator"), never an announcement.
+  const emptyP = conn.getHeaders([fork], undefined, { timeoutMs: 5000 });
+  await peer.next('getheaders');
+  peer.send({ command: 'headers', headers: [] } as Message);
+  t.equal((await emptyP).headers.length, 0);
+
+  // An empty locator asks for the stop header alone: only that header answers it.
+  const stop = blockHash(replySecond);
+  const stopP = conn.getHeaders([], stop, { timeoutMs: 5000 });
+  await peer.next('getheaders');
+  peer.send({ command: 'headers', headers: [{ ...announced, txCount: 0 }] } as Message);
+  peer.send({ command: 'headers', headers: [{ ...replySecond, txCount: 0 }] } as Message);
+  t.ok(blockHash((await stopP).headers[0]!).equals(stop), 'the stop header, not the announcement');
+
+  // A peer that knows none of the locator hashes answers from its genesis.
+  const genesisFirst = mk(fromDisplayHex(regtest.genesisHash), 4);
+  const fromGenesisP = conn.getHeaders([older], undefined, { timeoutMs: 5000 });
+  await peer.next('getheaders');
+  peer.send({ command: 'headers', headers: [{ ...genesisFirst, txCount: 0 }] } as Message);
+  t.ok(blockHash((await fromGenesisP).headers[0]!).equals(blockHash(genesisFirst)), 'a reply from genesis is a reply');
+
+  // An unanswered request still times out after an announcement.
+  const lonelyP = conn.getHeaders([older], undefined, { timeoutMs: 300 });
+  await peer.next('getheaders');
+  peer.send({ command: 'headers', headers: [{ ...announced, txCount: 0 }] } as Message);
+  await t.rejects(lonelyP, /timed out|timeout/i);
+  await conn.close();
+});
+
 t.test('a getdata before verack is not served', async (t) => {
   const { peer, conn } = scripted();
   const tx = rawTransaction(Buffer.from('0100000000' + '01' + '0000000000000000' + '0151' + '00000000', 'hex'));
@@ -231,7 +285,7 @@ t.test('a throwing app listener cannot starve a pending request of its reply or 
     throw new Error('app bug on close');
   });
   await handshake(peer, conn);
-  const headersP = conn.getHeaders([Buffer.alloc(32)], undefined, { timeoutMs: 5000 });
+  const headersP = conn.getHeaders([Buffer.alloc(32, 7)], undefined, { timeoutMs: 5000 });
   await peer.next('getheaders');
   peer.send({ command: 'headers', headers: [] } as Message);
   t.equal((await headersP).headers.length, 0, 'the reply reached the request');
