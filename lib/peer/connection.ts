@@ -3,18 +3,28 @@ import { EventEmitter } from 'eventemitter3';
 import { v4 as uuidv4 } from 'uuid';
 import { DecodeError, FramingError } from '../errors.js';
 import { toDisplayHex } from '../hash.js';
-import { DEFAULT_MAX_PROTOCOL_RECV_PAYLOAD_LENGTH, FrameDecoder, encodeFrame, payloadLimitClassOf, type FrameHeader, type PayloadLimits } from '../framing/index.js';
+import {
+  DEFAULT_MAX_PROTOCOL_RECV_PAYLOAD_LENGTH,
+  FrameDecoder,
+  LEGACY_MAX_PROTOCOL_PAYLOAD_LENGTH,
+  encodeFrame,
+  payloadLimitClassOf,
+  type FrameEvent,
+  type FrameHeader,
+  type PayloadLimits,
+} from '../framing/index.js';
 import { decodeMessage, encodeMessage, type Message, type MessageOf } from '../messages/index.js';
 import { MIN_PEER_PROTO_VERSION, type Network } from '../networks.js';
 import { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
 import { closeReason, PeerError, TimeoutError, type CloseReason, type CloseReasonCode } from './reasons.js';
-import { DEFAULT_TIMEOUTS, PeerProtocol, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
+import { DEFAULT_TIMEOUTS, PeerProtocol, isHandshakeCommand, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
 import { BlockReceiver, type BlockEnd, type BlockHeaderEvent, type BlockTransactionEvent } from './block-receiver.js';
 import type { PeerState } from './state.js';
 import { DEFAULT_UA_POLICY, assertSendableUserAgent, type UserAgentPolicy } from './user-agent.js';
 import { BAN_THRESHOLD } from './misbehavior.js';
 import type { MisbehaviorKind } from './misbehavior.js';
 import { PeerStats, type PeerStatsSnapshot } from './stats.js';
+import { defaultFrameBudget, type FrameBudget, type FrameBudgetHolder } from './frame-budget.js';
 
 export const DEFAULT_USER_AGENT = '/bsv-wire:0.1.0/';
 export const DEFAULT_MAX_UNFLUSHED_BYTES = 32 * 1024 * 1024;
@@ -53,6 +63,17 @@ export interface PeerConnectionOptions {
   readonly limits?: Partial<PayloadLimits>;
   readonly timeouts?: Partial<PeerTimeouts>;
   readonly maxUnflushedBytes?: number;
+  /**
+   * Before the handshake completes, the largest payload accepted for a handshake command
+   * (default the legacy 1 MiB). A larger frame of any command is refused at its header and
+   * the peer banned, as the node does for an oversized header.
+   */
+  readonly preHandshakeMaxPayload?: number;
+  /**
+   * The process-wide allowance for whole frames gathered across chunks (default: one budget
+   * of 256 MiB shared by every PeerConnection that is not given its own).
+   */
+  readonly frameBudget?: FrameBudget;
   readonly clock?: Clock;
   readonly nonce?: NonceSource;
   readonly selfNonces?: Set<bigint>;
@@ -77,7 +98,7 @@ const sharedSelfNonces = new Set<bigint>();
  * One peer over any Duplex. It never dials: transports hand it a connected stream.
  * Bytes flow stream -> FrameDecoder -> codecs -> PeerProtocol -> events; writes flow back.
  */
-export class PeerConnection extends EventEmitter<PeerEvents> {
+export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBudgetHolder {
   readonly id: string;
   readonly network: Network;
   readonly direction: 'inbound' | 'outbound';
@@ -88,6 +109,10 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private readonly blocks: BlockReceiver;
   private readonly stats_: PeerStats;
   private readonly maxUnflushed: number;
+  private readonly preHandshakeMaxPayload: number;
+  private readonly frameBudget: FrameBudget;
+  /** True while a straddling whole frame holds a reservation in the frame budget. */
+  private holdsBudget = false;
   private readonly timer: NodeJS.Timeout;
   private pendingHandlers: Promise<void>[] = [];
   private closed: CloseReason | undefined;
@@ -132,10 +157,17 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
       admit: opts.admit ?? (() => true),
       banThreshold: opts.banThreshold ?? BAN_THRESHOLD,
     });
+    this.preHandshakeMaxPayload = opts.preHandshakeMaxPayload ?? LEGACY_MAX_PROTOCOL_PAYLOAD_LENGTH;
+    if (!Number.isSafeInteger(this.preHandshakeMaxPayload) || this.preHandshakeMaxPayload < 0) {
+      throw new RangeError(`preHandshakeMaxPayload must be a non-negative safe integer, got ${this.preHandshakeMaxPayload}`);
+    }
+    this.frameBudget = opts.frameBudget ?? defaultFrameBudget;
     this.decoder = new FrameDecoder({
       magic: opts.network.magic,
       badChecksum: 'drop',
       limits: { default: maxRecvPayloadLength, ...opts.limits },
+      onHeader: (header) => this.admitHeader(header),
+      onBuffer: (header) => this.reserveFrame(header),
     });
     this.blocks = new BlockReceiver({ verifyMerkleRoot: opts.verifyMerkleRoot ?? true });
     this.stats_ = new PeerStats(clock);
@@ -271,39 +303,11 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.stats_.received(chunk.length);
-    let events;
     try {
-      events = this.decoder.push(chunk);
+      // Event by event, so a verack is applied before the next header meets the handshake rule.
+      this.decoder.push(chunk, (ev) => this.onFrameEvent(ev));
     } catch (err) {
       this.failOn(err);
-      return;
-    }
-    for (const ev of events) {
-      if (this.closed) return;
-      try {
-        switch (ev.type) {
-          case 'frame':
-            this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
-            this.onFrame(ev.header, ev.payload);
-            break;
-          case 'stream-start':
-            this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
-            this.dispatchBlock(this.blocks.start(ev.header));
-            break;
-          case 'stream-data':
-            this.dispatchBlock(this.blocks.data(ev.chunk));
-            break;
-          case 'stream-end':
-            this.dispatchBlock(this.blocks.end(ev.checksumOk));
-            break;
-          case 'dropped':
-            this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
-            this.apply(this.protocol.protocolError(ev.error));
-            break;
-        }
-      } catch (err) {
-        this.failOn(err);
-      }
     }
     if (this.pendingHandlers.length > 0) {
       const pending = this.pendingHandlers;
@@ -313,6 +317,75 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
         if (!this.closed) this.stream.resume();
       });
     }
+  }
+
+  /** One decoded event; false stops decoding the rest of the chunk (the connection closed). */
+  private onFrameEvent(ev: FrameEvent): boolean {
+    if (this.closed) return false;
+    try {
+      switch (ev.type) {
+        case 'frame':
+          this.releaseFrame();
+          this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
+          this.onFrame(ev.header, ev.payload);
+          break;
+        case 'stream-start':
+          this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
+          this.dispatchBlock(this.blocks.start(ev.header));
+          break;
+        case 'stream-data':
+          this.dispatchBlock(this.blocks.data(ev.chunk));
+          break;
+        case 'stream-end':
+          this.dispatchBlock(this.blocks.end(ev.checksumOk));
+          break;
+        case 'dropped':
+          this.releaseFrame();
+          this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
+          this.apply(this.protocol.protocolError(ev.error));
+          break;
+        case 'skipped':
+          this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
+          this.apply(this.protocol.skippedBeforeHandshake(ev.header.command));
+          break;
+      }
+    } catch (err) {
+      this.failOn(err);
+    }
+    return !this.closed;
+  }
+
+  /**
+   * The pre-handshake rule, applied to each header before its payload is read. Until the
+   * handshake completes only handshake commands are read, each up to preHandshakeMaxPayload:
+   * a larger frame of any command is refused here (ban, as for an oversized header), and a
+   * small frame of another command goes by unread and costs the node's 1 point.
+   */
+  private admitHeader(header: FrameHeader): 'read' | 'skip' {
+    if (this.protocol.state === 'ready') return 'read';
+    if (header.length > this.preHandshakeMaxPayload) {
+      throw new FramingError(header.command, 'oversized', `declares ${header.length} bytes before the handshake completed; the limit then is ${this.preHandshakeMaxPayload}`);
+    }
+    return isHandshakeCommand(header.command) ? 'read' : 'skip';
+  }
+
+  /** A whole frame straddles chunks and is about to be gathered: draw its length from the budget. */
+  private reserveFrame(header: FrameHeader): void {
+    // A refused frame has already closed us through evictForBudget; the throw stops the decoder.
+    if (!this.frameBudget.acquire(this, header.length)) throw new Error(`${header.command} frame of ${header.length} bytes refused by the frame budget`);
+    this.holdsBudget = true;
+  }
+
+  private releaseFrame(): void {
+    if (!this.holdsBudget) return;
+    this.holdsBudget = false;
+    this.frameBudget.release(this);
+  }
+
+  /** FrameBudgetHolder: the budget chose this peer to drop (it gathers the most). */
+  evictForBudget(detail: string): void {
+    this.releaseFrame();
+    this.apply(this.protocol.close('memory-budget', detail));
   }
 
   private onFrame(header: FrameHeader, payload: Buffer): void {
@@ -401,6 +474,9 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.closed = reason;
     clearInterval(this.timer);
     this.blocks.abort();
+    this.releaseFrame();
+    // Read no more: whatever the peer still sends waits in the kernel instead of being read and dropped.
+    this.stream.pause();
     // Polite: let queued bytes (a reject, the last pong) go out, then make sure the socket dies.
     this.stream.end(() => this.stream.destroy());
     const backstop = setTimeout(() => this.stream.destroy(), 2000).unref();
