@@ -28,6 +28,12 @@ import { defaultFrameBudget, type FrameBudget, type FrameBudgetHolder } from './
 
 export const DEFAULT_USER_AGENT = '/bsv-wire:0.1.0/';
 export const DEFAULT_MAX_UNFLUSHED_BYTES = 32 * 1024 * 1024;
+/** Unsent output above which we stop reading from the peer (the node's fPauseSend). */
+export const DEFAULT_SEND_HIGH_WATER_MARK = 1024 * 1024;
+/** Frames smaller than this, sent in the same tick, go out as one write. */
+const COALESCE_BYTES = 16 * 1024;
+/** What one queued write holds besides its bytes (the stream's request entry, the Buffer object). */
+const WRITE_OVERHEAD_BYTES = 256;
 
 type CommandEvents = { [C in Message['command']]: (message: MessageOf<C>) => void };
 
@@ -62,7 +68,17 @@ export interface PeerConnectionOptions {
   readonly maxRecvPayloadLength?: number;
   readonly limits?: Partial<PayloadLimits>;
   readonly timeouts?: Partial<PeerTimeouts>;
+  /**
+   * Unsent output (bytes not yet taken by the socket) at which the connection closes with
+   * 'send-buffer-overflow': the last resort against a peer that stopped reading. Default 32 MiB.
+   */
   readonly maxUnflushedBytes?: number;
+  /**
+   * Unsent output above which we stop reading from the peer, until it drains to half of this
+   * (as the node's fPauseSend): a peer that sends pings but reads no pongs then stalls itself.
+   * Default 1 MiB; at most maxUnflushedBytes.
+   */
+  readonly sendHighWaterMark?: number;
   /**
    * Before the handshake completes, the largest payload accepted for a handshake command
    * (default the legacy 1 MiB). A larger frame of any command is refused at its header and
@@ -109,6 +125,15 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   private readonly blocks: BlockReceiver;
   private readonly stats_: PeerStats;
   private readonly maxUnflushed: number;
+  private readonly sendHighWaterMark: number;
+  /** Small frames waiting for the end of the tick, to go out as one write. */
+  private outFrames: Buffer[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  /** Writes handed to the stream whose callback has not run yet. */
+  private writesInFlight = 0;
+  private sendPaused = false;
+  private handlerBatches = 0;
   private readonly preHandshakeMaxPayload: number;
   private readonly frameBudget: FrameBudget;
   /** True while a straddling whole frame holds a reservation in the frame budget. */
@@ -172,6 +197,13 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     this.blocks = new BlockReceiver({ verifyMerkleRoot: opts.verifyMerkleRoot ?? true });
     this.stats_ = new PeerStats(clock);
     this.maxUnflushed = opts.maxUnflushedBytes ?? DEFAULT_MAX_UNFLUSHED_BYTES;
+    this.sendHighWaterMark = opts.sendHighWaterMark ?? Math.min(DEFAULT_SEND_HIGH_WATER_MARK, this.maxUnflushed);
+    if (!Number.isSafeInteger(this.maxUnflushed) || this.maxUnflushed <= 0) {
+      throw new RangeError(`maxUnflushedBytes must be a positive safe integer, got ${this.maxUnflushed}`);
+    }
+    if (!Number.isSafeInteger(this.sendHighWaterMark) || this.sendHighWaterMark <= 0 || this.sendHighWaterMark > this.maxUnflushed) {
+      throw new RangeError(`sendHighWaterMark must be a positive safe integer up to maxUnflushedBytes (${this.maxUnflushed}), got ${this.sendHighWaterMark}`);
+    }
     this.onBlockTransaction = opts.onBlockTransaction;
 
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -199,6 +231,17 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   }
   get closeReason(): CloseReason | undefined {
     return this.closed;
+  }
+  /**
+   * Output not yet taken by the socket, counted by what it holds: bytes waiting here and in the
+   * stream, plus a fixed overhead per pending write.
+   */
+  get sendBacklogBytes(): number {
+    return this.outBytes + this.stream.writableLength + this.writesInFlight * WRITE_OVERHEAD_BYTES;
+  }
+  /** True while reading from the peer is paused: our output to it is over the high-water mark, or a block handler is pending. */
+  get readingPaused(): boolean {
+    return this.sendPaused || this.handlerBatches > 0;
   }
 
   /** A plain snapshot of counters, like one row of getpeerinfo. */
@@ -234,12 +277,63 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     const frame = encodeFrame(this.network.magic, command, payload, { peerVersion: this.protocol.remote.version?.version });
     this.stats_.sent(command, frame.length);
     this.protocol.noteSent();
-    this.stream.write(frame);
-    if (this.stream.writableLength > this.maxUnflushed) {
-      this.apply(this.protocol.close('send-buffer-overflow', `${this.stream.writableLength} bytes unflushed; the peer stopped reading`));
+    this.queueFrame(frame);
+    const backlog = this.sendBacklogBytes;
+    if (backlog > this.maxUnflushed) {
+      this.apply(this.protocol.close('send-buffer-overflow', `${backlog} bytes unflushed; the peer stopped reading`));
       return false;
     }
+    if (backlog > this.sendHighWaterMark && !this.sendPaused) {
+      this.sendPaused = true;
+      this.updateReading();
+    }
     return true;
+  }
+
+  private queueFrame(frame: Buffer): void {
+    if (frame.length >= COALESCE_BYTES) {
+      this.flushFrames(); // keep the order
+      this.writeOut(frame);
+      return;
+    }
+    this.outFrames.push(frame);
+    this.outBytes += frame.length;
+    if (this.outBytes >= COALESCE_BYTES) this.flushFrames();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => {
+        this.flushScheduled = false;
+        this.flushFrames();
+      });
+    }
+  }
+
+  private flushFrames(): void {
+    if (this.outFrames.length === 0) return;
+    const out = this.outFrames.length === 1 ? this.outFrames[0]! : Buffer.concat(this.outFrames, this.outBytes);
+    this.outFrames = [];
+    this.outBytes = 0;
+    this.writeOut(out);
+  }
+
+  private writeOut(data: Buffer): void {
+    if (this.stream.destroyed || this.stream.writableEnded) return;
+    this.writesInFlight++;
+    this.stream.write(data, () => {
+      this.writesInFlight--;
+      // Resume reading once the backlog has drained to half the mark (hysteresis, not a flutter).
+      if (this.sendPaused && this.sendBacklogBytes <= this.sendHighWaterMark / 2) {
+        this.sendPaused = false;
+        this.updateReading();
+      }
+    });
+  }
+
+  /** Read while nothing holds us back: neither a send backlog nor a pending block handler. */
+  private updateReading(): void {
+    if (this.closed) return;
+    if (this.readingPaused) this.stream.pause();
+    else this.stream.resume();
   }
 
   /** Close the connection; resolves once the socket is closed. */
@@ -312,9 +406,11 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     if (this.pendingHandlers.length > 0) {
       const pending = this.pendingHandlers;
       this.pendingHandlers = [];
-      this.stream.pause();
-      Promise.allSettled(pending).then(() => {
-        if (!this.closed) this.stream.resume();
+      this.handlerBatches++;
+      this.updateReading();
+      void Promise.allSettled(pending).then(() => {
+        this.handlerBatches--;
+        this.updateReading();
       });
     }
   }
@@ -475,6 +571,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     clearInterval(this.timer);
     this.blocks.abort();
     this.releaseFrame();
+    this.flushFrames();
     // Read no more: whatever the peer still sends waits in the kernel instead of being read and dropped.
     this.stream.pause();
     // Polite: let queued bytes (a reject, the last pong) go out, then make sure the socket dies.
