@@ -107,6 +107,25 @@ export interface PeerConnectionOptions {
   readonly id?: string;
 }
 
+type BufferOptions = Pick<PeerConnectionOptions, 'maxUnflushedBytes' | 'sendHighWaterMark' | 'preHandshakeMaxPayload'>;
+
+/** The send and pre-handshake limits with their defaults, validated (RangeError); the Manager checks them at construction too. */
+export function resolveBufferOptions(opts: BufferOptions): Required<BufferOptions> {
+  const maxUnflushedBytes = opts.maxUnflushedBytes ?? DEFAULT_MAX_UNFLUSHED_BYTES;
+  const sendHighWaterMark = opts.sendHighWaterMark ?? Math.min(DEFAULT_SEND_HIGH_WATER_MARK, maxUnflushedBytes);
+  const preHandshakeMaxPayload = opts.preHandshakeMaxPayload ?? LEGACY_MAX_PROTOCOL_PAYLOAD_LENGTH;
+  if (!Number.isSafeInteger(maxUnflushedBytes) || maxUnflushedBytes <= 0) {
+    throw new RangeError(`maxUnflushedBytes must be a positive safe integer, got ${maxUnflushedBytes}`);
+  }
+  if (!Number.isSafeInteger(sendHighWaterMark) || sendHighWaterMark <= 0 || sendHighWaterMark > maxUnflushedBytes) {
+    throw new RangeError(`sendHighWaterMark must be a positive safe integer up to maxUnflushedBytes (${maxUnflushedBytes}), got ${sendHighWaterMark}`);
+  }
+  if (!Number.isSafeInteger(preHandshakeMaxPayload) || preHandshakeMaxPayload < 0) {
+    throw new RangeError(`preHandshakeMaxPayload must be a non-negative safe integer, got ${preHandshakeMaxPayload}`);
+  }
+  return { maxUnflushedBytes, sendHighWaterMark, preHandshakeMaxPayload };
+}
+
 /** Nonces of our in-flight version messages, shared process-wide to catch self-connections. */
 const sharedSelfNonces = new Set<bigint>();
 
@@ -157,6 +176,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     this.remotePort = opts.remote?.port ?? 0;
     const userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     assertSendableUserAgent(userAgent);
+    const buffers = resolveBufferOptions(opts);
     const clock = opts.clock ?? systemClock;
     const maxRecvPayloadLength = opts.maxRecvPayloadLength ?? DEFAULT_MAX_PROTOCOL_RECV_PAYLOAD_LENGTH;
     const local: LocalVersion = {
@@ -182,10 +202,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
       admit: opts.admit ?? (() => true),
       banThreshold: opts.banThreshold ?? BAN_THRESHOLD,
     });
-    this.preHandshakeMaxPayload = opts.preHandshakeMaxPayload ?? LEGACY_MAX_PROTOCOL_PAYLOAD_LENGTH;
-    if (!Number.isSafeInteger(this.preHandshakeMaxPayload) || this.preHandshakeMaxPayload < 0) {
-      throw new RangeError(`preHandshakeMaxPayload must be a non-negative safe integer, got ${this.preHandshakeMaxPayload}`);
-    }
+    this.preHandshakeMaxPayload = buffers.preHandshakeMaxPayload;
     this.frameBudget = opts.frameBudget ?? defaultFrameBudget;
     this.decoder = new FrameDecoder({
       magic: opts.network.magic,
@@ -196,14 +213,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     });
     this.blocks = new BlockReceiver({ verifyMerkleRoot: opts.verifyMerkleRoot ?? true });
     this.stats_ = new PeerStats(clock);
-    this.maxUnflushed = opts.maxUnflushedBytes ?? DEFAULT_MAX_UNFLUSHED_BYTES;
-    this.sendHighWaterMark = opts.sendHighWaterMark ?? Math.min(DEFAULT_SEND_HIGH_WATER_MARK, this.maxUnflushed);
-    if (!Number.isSafeInteger(this.maxUnflushed) || this.maxUnflushed <= 0) {
-      throw new RangeError(`maxUnflushedBytes must be a positive safe integer, got ${this.maxUnflushed}`);
-    }
-    if (!Number.isSafeInteger(this.sendHighWaterMark) || this.sendHighWaterMark <= 0 || this.sendHighWaterMark > this.maxUnflushed) {
-      throw new RangeError(`sendHighWaterMark must be a positive safe integer up to maxUnflushedBytes (${this.maxUnflushed}), got ${this.sendHighWaterMark}`);
-    }
+    this.maxUnflushed = buffers.maxUnflushedBytes;
+    this.sendHighWaterMark = buffers.sendHighWaterMark;
     this.onBlockTransaction = opts.onBlockTransaction;
 
     stream.on('data', (chunk: Buffer) => this.onData(chunk));

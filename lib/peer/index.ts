@@ -1,4 +1,4 @@
-export { PeerConnection, DEFAULT_USER_AGENT, DEFAULT_MAX_UNFLUSHED_BYTES, type PeerConnectionOptions, type PeerEvents, type WaitOptions } from './connection.js';
+export { PeerConnection, DEFAULT_USER_AGENT, DEFAULT_MAX_UNFLUSHED_BYTES, DEFAULT_SEND_HIGH_WATER_MARK, resolveBufferOptions, type PeerConnectionOptions, type PeerEvents, type WaitOptions } from './connection.js';
 export { connectPeer, keepConnected, RestartBudget, DEFAULT_RESTART_POLICY, type ConnectPeerOptions, type RestartPolicyOptions } from './connect.js';
 export { PeerProtocol, DEFAULT_TIMEOUTS, isHandshakeCommand, type PeerTimeouts, type LocalVersion, type ProtocolOptions, type ProtocolOutput, type RttStats, type RemotePeerInfo } from './protocol.js';
 export type { BlockEnd, BlockHeaderEvent, BlockTransactionEvent } from './block-receiver.js';

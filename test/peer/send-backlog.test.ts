@@ -6,6 +6,7 @@ import net from 'node:net';
 import { PeerConnection, type PeerConnectionOptions } from '../../lib/peer/connection.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { regtest } from '../../lib/networks.js';
+import { Manager } from '../../lib/manager/index.js';
 import type { Message } from '../../lib/messages/index.js';
 import { rawTransaction } from '../../lib/messages/transaction.js';
 import type { CloseReason } from '../../lib/peer/reasons.js';
@@ -109,5 +110,6 @@ t.test('options are validated', (t) => {
   t.throws(() => new PeerConnection(socket, { network: regtest, direction: 'inbound', sendHighWaterMark: 0 }), RangeError);
   t.throws(() => new PeerConnection(socket, { network: regtest, direction: 'inbound', preHandshakeMaxPayload: -1 }), RangeError);
   socket.destroy();
+  t.throws(() => new Manager({ network: regtest, peerOptions: { sendHighWaterMark: 0 } }), RangeError, 'the Manager checks its peer options at construction');
   t.end();
 });
