@@ -23,6 +23,7 @@ interface Report {
   evictions: { victimPort: number; victimBytes: number; requesterPort: number }[];
   misbehavior: Record<string, number>;
   open: number;
+  readingPaused: number;
 }
 
 /** The child's stdout as JSON lines, one awaited at a time. */
@@ -108,7 +109,8 @@ t.test('a million pings from a peer that reads no pongs: the child stays under 1
   const unread = client.socket.writableLength;
   const during = await child.report();
   t.comment(`stalled with ${fmt(unread)} of ${fmt(total)} pings unread; child RSS ${fmt(during.maxSampledRss)} (baseline ${fmt(during.baselineRss)})`);
-  t.ok(unread > 0, 'the child stopped reading while its pongs were not read');
+  t.ok(unread > 0, 'the flood stalled before the child had read it all');
+  t.equal(during.readingPaused, 1, 'because the child paused reading: its pongs were backing up');
 
   // The attacker reads again: every pong arrives, then a fresh round trip works.
   client.socket.resume();
@@ -118,6 +120,7 @@ t.test('a million pings from a peer that reads no pongs: the child stays under 1
   t.comment(`round trip after the flood: ${rtt.toFixed(1)} ms`);
   const after = await child.report();
   t.same(after.closes, [], 'the connection was never closed');
+  t.equal(after.readingPaused, 0, 'reading resumed');
   t.equal(after.open, 1);
   const peak = after.maxSampledRss;
   t.comment(`child RSS: baseline ${fmt(after.baselineRss)}, peak sampled ${fmt(peak)}, growth ${fmt(peak - after.baselineRss)}; maxRSS ${fmt(after.peakRss)}`);
