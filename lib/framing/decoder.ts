@@ -32,6 +32,19 @@ export interface FrameDecoderOptions {
    * next frame's start is known).
    */
   readonly badChecksum?: 'fail' | 'drop';
+  /**
+   * Asked for each header that passed the size limits, before any payload byte is read:
+   * 'read' (default) goes on as usual; 'skip' discards the payload as it arrives, unread and
+   * unbuffered, then yields a `skipped` event. It may throw to refuse the frame: the decoder
+   * is then failed with that error.
+   */
+  readonly onHeader?: (header: FrameHeader) => 'read' | 'skip';
+  /**
+   * Called once per whole (non-streamed) frame whose payload straddles chunks, right before
+   * its gathering buffer is first allocated (frames that lie inside one chunk are zero-copy
+   * views and never call it). It may throw to refuse the frame, failing the decoder.
+   */
+  readonly onBuffer?: (header: FrameHeader) => void;
 }
 
 /** A payload up to this size gets its exact buffer at once; larger ones grow as bytes arrive. */
@@ -39,7 +52,7 @@ const EAGER_ALLOCATION_BYTES = 4 * 1024 * 1024;
 
 const streamBlocks = (header: FrameHeader): boolean => header.command === 'block';
 
-type Phase = 'header' | 'payload' | 'stream';
+type Phase = 'header' | 'payload' | 'stream' | 'skip';
 
 /**
  * Incremental frame decoder. `push()` takes a chunk of any size and returns the events it
@@ -54,6 +67,8 @@ export class FrameDecoder {
   private readonly shouldStream: (header: FrameHeader) => boolean;
   private readonly verifyChecksum: boolean;
   private readonly dropBadChecksum: boolean;
+  private readonly onHeader: ((header: FrameHeader) => 'read' | 'skip') | undefined;
+  private readonly onBuffer: ((header: FrameHeader) => void) | undefined;
 
   private phase: Phase = 'header';
   private readonly headerBytes = Buffer.alloc(EXTENDED_HEADER_SIZE);
@@ -75,6 +90,8 @@ export class FrameDecoder {
     this.shouldStream = opts.shouldStream ?? streamBlocks;
     this.verifyChecksum = opts.verifyChecksum ?? true;
     this.dropBadChecksum = opts.badChecksum === 'drop';
+    this.onHeader = opts.onHeader;
+    this.onBuffer = opts.onBuffer;
   }
 
   /** Bytes the decoder holds: a partial header plus any payload buffer it allocated. */
@@ -92,22 +109,35 @@ export class FrameDecoder {
     return this.phase === 'header' && this.headerFill === 0;
   }
 
-  push(chunk: Buffer): FrameEvent[] {
+  /**
+   * Decode a chunk. Without `each`, the completed events are returned. With `each`, every
+   * event is handed over as soon as it completes, before the next header is looked at (so a
+   * caller's state, e.g. a finished handshake, is current when `onHeader` runs for the next
+   * frame); `each` returns false to stop decoding the rest of the chunk.
+   */
+  push(chunk: Buffer): FrameEvent[];
+  push(chunk: Buffer, each: (event: FrameEvent) => boolean): void;
+  push(chunk: Buffer, each?: (event: FrameEvent) => boolean): FrameEvent[] | void {
     if (this.failure) throw this.failure;
     const events: FrameEvent[] = [];
-    try {
-      let offset = 0;
-      while (offset < chunk.length) {
+    let offset = 0;
+    while (offset < chunk.length) {
+      try {
         if (this.phase === 'header') offset = this.readHeader(chunk, offset, events);
         else if (this.phase === 'payload') offset = this.readPayload(chunk, offset, events);
-        else offset = this.readStream(chunk, offset, events);
+        else if (this.phase === 'stream') offset = this.readStream(chunk, offset, events);
+        else offset = this.skipPayload(chunk, offset, events);
+      } catch (err) {
+        this.failure = err instanceof Error ? err : new Error(String(err));
+        this.partial = undefined;
+        throw this.failure;
       }
-    } catch (err) {
-      this.failure = err instanceof Error ? err : new Error(String(err));
-      this.partial = undefined;
-      throw this.failure;
+      if (each && events.length > 0) {
+        // Outside the try: an exception from `each` is the caller's, not a framing failure.
+        for (const ev of events.splice(0)) if (!each(ev)) return;
+      }
     }
-    return events;
+    return each ? undefined : events;
   }
 
   private readHeader(chunk: Buffer, offset: number, events: FrameEvent[]): number {
@@ -186,7 +216,10 @@ export class FrameDecoder {
     this.headerNeed = HEADER_SIZE;
     this.current = header;
     this.remaining = header.length;
-    if (this.shouldStream(header)) {
+    if (this.onHeader?.(header) === 'skip') {
+      this.phase = 'skip';
+      if (this.remaining === 0) this.endSkip(events);
+    } else if (this.shouldStream(header)) {
       this.hasher = header.extended || !this.verifyChecksum ? undefined : new Sha256dStream();
       events.push({ type: 'stream-start', header });
       this.phase = 'stream';
@@ -205,6 +238,7 @@ export class FrameDecoder {
       return offset + payload.length;
     }
     const take = Math.min(available, this.remaining);
+    if (this.partial === undefined) this.onBuffer?.(this.current!);
     this.reserve(this.partialFill + take);
     chunk.copy(this.partial!, this.partialFill, offset, offset + take);
     this.partialFill += take;
@@ -269,6 +303,18 @@ export class FrameDecoder {
     const header = this.current!;
     const checksumOk = this.hasher ? this.hasher.digest().subarray(0, CHECKSUM_SIZE).equals(header.checksum) : true;
     events.push({ type: 'stream-end', header, checksumOk });
+    this.finish();
+  }
+
+  private skipPayload(chunk: Buffer, offset: number, events: FrameEvent[]): number {
+    const take = Math.min(chunk.length - offset, this.remaining);
+    this.remaining -= take;
+    if (this.remaining === 0) this.endSkip(events);
+    return offset + take;
+  }
+
+  private endSkip(events: FrameEvent[]): void {
+    events.push({ type: 'skipped', header: this.current! });
     this.finish();
   }
 

@@ -24,4 +24,6 @@ export type FrameEvent =
   | { readonly type: 'stream-data'; readonly header: FrameHeader; readonly chunk: Buffer }
   | { readonly type: 'stream-end'; readonly header: FrameHeader; readonly checksumOk: boolean }
   /** Only with `badChecksum: 'drop'`: a whole frame whose checksum failed was skipped; decoding goes on. */
-  | { readonly type: 'dropped'; readonly header: FrameHeader; readonly error: FramingError };
+  | { readonly type: 'dropped'; readonly header: FrameHeader; readonly error: FramingError }
+  /** Only when `onHeader` said 'skip': the payload went by unread and unbuffered. */
+  | { readonly type: 'skipped'; readonly header: FrameHeader };

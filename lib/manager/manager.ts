@@ -10,7 +10,7 @@ import { formatIp, parseIp } from '../peerstore/ip.js';
 import { addressKey, canonicalIp, PeerStore, splitHostPort, type BanEntry } from '../peerstore/index.js';
 import { discoverSeeds, seedAddressFetchTargets } from '../discovery/index.js';
 import { listen, socksDialer, tcpDialer, type Dialer, type Listener, type ListenerAddress } from '../transport/index.js';
-import type { PeerEvents } from '../peer/connection.js';
+import { resolveBufferOptions, type PeerEvents } from '../peer/connection.js';
 import { systemClock, type Clock } from '../peer/clock.js';
 import { PeerError } from '../peer/reasons.js';
 import { DEFAULT_TIMEOUTS } from '../peer/protocol.js';
@@ -91,6 +91,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
     for (const p of options.peers ?? []) parseTarget(p, this.network.defaultPort);
     // Checked here rather than in every connection's constructor, where it would fail late.
     if (options.peerOptions?.userAgent !== undefined) assertSendableUserAgent(options.peerOptions.userAgent);
+    resolveBufferOptions(options.peerOptions ?? {});
   }
 
   /** The PeerStore (available once start() has loaded it). */

@@ -3,12 +3,21 @@ import { EventEmitter } from 'eventemitter3';
 import { v4 as uuidv4 } from 'uuid';
 import { DecodeError, FramingError } from '../errors.js';
 import { fromDisplayHex, toDisplayHex } from '../hash.js';
-import { DEFAULT_MAX_PROTOCOL_RECV_PAYLOAD_LENGTH, FrameDecoder, encodeFrame, payloadLimitClassOf, type FrameHeader, type PayloadLimits } from '../framing/index.js';
+import {
+  DEFAULT_MAX_PROTOCOL_RECV_PAYLOAD_LENGTH,
+  FrameDecoder,
+  LEGACY_MAX_PROTOCOL_PAYLOAD_LENGTH,
+  encodeFrame,
+  payloadLimitClassOf,
+  type FrameEvent,
+  type FrameHeader,
+  type PayloadLimits,
+} from '../framing/index.js';
 import { decodeMessage, encodeMessage, type Message, type MessageOf } from '../messages/index.js';
 import { MIN_PEER_PROTO_VERSION, type Network } from '../networks.js';
 import { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
 import { closeReason, PeerError, TimeoutError, type CloseReason, type CloseReasonCode } from './reasons.js';
-import { DEFAULT_TIMEOUTS, PeerProtocol, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
+import { DEFAULT_TIMEOUTS, PeerProtocol, isHandshakeCommand, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
 import {
   BlockReceiver,
   type BlockEnd,
@@ -26,9 +35,16 @@ import { BAN_THRESHOLD } from './misbehavior.js';
 import type { MisbehaviorKind } from './misbehavior.js';
 import { PeerStats, type PeerStatsSnapshot } from './stats.js';
 import { isHeadersReply } from './headers-reply.js';
+import { defaultFrameBudget, type FrameBudget, type FrameBudgetHolder } from './frame-budget.js';
 
 export const DEFAULT_USER_AGENT = '/bsv-wire:0.1.0/';
 export const DEFAULT_MAX_UNFLUSHED_BYTES = 32 * 1024 * 1024;
+/** Unsent output above which we stop reading from the peer (the node's fPauseSend). */
+export const DEFAULT_SEND_HIGH_WATER_MARK = 1024 * 1024;
+/** Frames smaller than this, sent in the same tick, go out as one write. */
+const COALESCE_BYTES = 16 * 1024;
+/** What one queued write holds besides its bytes (the stream's request entry, the Buffer object). */
+const WRITE_OVERHEAD_BYTES = 256;
 
 type CommandEvents = { [C in Message['command']]: (message: MessageOf<C>) => void };
 
@@ -71,7 +87,28 @@ export interface PeerConnectionOptions {
   readonly maxRecvPayloadLength?: number;
   readonly limits?: Partial<PayloadLimits>;
   readonly timeouts?: Partial<PeerTimeouts>;
+  /**
+   * Unsent output (bytes not yet taken by the socket) at which the connection closes with
+   * 'send-buffer-overflow': the last resort against a peer that stopped reading. Default 32 MiB.
+   */
   readonly maxUnflushedBytes?: number;
+  /**
+   * Unsent output above which we stop reading from the peer, until it drains to half of this
+   * (as the node's fPauseSend): a peer that sends pings but reads no pongs then stalls itself.
+   * Default 1 MiB; at most maxUnflushedBytes.
+   */
+  readonly sendHighWaterMark?: number;
+  /**
+   * Before the handshake completes, the largest payload accepted for a handshake command
+   * (default the legacy 1 MiB). A larger frame of any command is refused at its header and
+   * the peer banned, as the node does for an oversized header.
+   */
+  readonly preHandshakeMaxPayload?: number;
+  /**
+   * The process-wide allowance for whole frames gathered across chunks (default: one budget
+   * of 256 MiB shared by every PeerConnection that is not given its own).
+   */
+  readonly frameBudget?: FrameBudget;
   readonly clock?: Clock;
   readonly nonce?: NonceSource;
   readonly selfNonces?: Set<bigint>;
@@ -101,6 +138,25 @@ export interface PeerConnectionOptions {
   readonly id?: string;
 }
 
+type BufferOptions = Pick<PeerConnectionOptions, 'maxUnflushedBytes' | 'sendHighWaterMark' | 'preHandshakeMaxPayload'>;
+
+/** The send and pre-handshake limits with their defaults, validated (RangeError); the Manager checks them at construction too. */
+export function resolveBufferOptions(opts: BufferOptions): Required<BufferOptions> {
+  const maxUnflushedBytes = opts.maxUnflushedBytes ?? DEFAULT_MAX_UNFLUSHED_BYTES;
+  const sendHighWaterMark = opts.sendHighWaterMark ?? Math.min(DEFAULT_SEND_HIGH_WATER_MARK, maxUnflushedBytes);
+  const preHandshakeMaxPayload = opts.preHandshakeMaxPayload ?? LEGACY_MAX_PROTOCOL_PAYLOAD_LENGTH;
+  if (!Number.isSafeInteger(maxUnflushedBytes) || maxUnflushedBytes <= 0) {
+    throw new RangeError(`maxUnflushedBytes must be a positive safe integer, got ${maxUnflushedBytes}`);
+  }
+  if (!Number.isSafeInteger(sendHighWaterMark) || sendHighWaterMark <= 0 || sendHighWaterMark > maxUnflushedBytes) {
+    throw new RangeError(`sendHighWaterMark must be a positive safe integer up to maxUnflushedBytes (${maxUnflushedBytes}), got ${sendHighWaterMark}`);
+  }
+  if (!Number.isSafeInteger(preHandshakeMaxPayload) || preHandshakeMaxPayload < 0) {
+    throw new RangeError(`preHandshakeMaxPayload must be a non-negative safe integer, got ${preHandshakeMaxPayload}`);
+  }
+  return { maxUnflushedBytes, sendHighWaterMark, preHandshakeMaxPayload };
+}
+
 /** Nonces of our in-flight version messages, shared process-wide to catch self-connections. */
 const sharedSelfNonces = new Set<bigint>();
 
@@ -108,7 +164,7 @@ const sharedSelfNonces = new Set<bigint>();
  * One peer over any Duplex. It never dials: transports hand it a connected stream.
  * Bytes flow stream -> FrameDecoder -> codecs -> PeerProtocol -> events; writes flow back.
  */
-export class PeerConnection extends EventEmitter<PeerEvents> {
+export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBudgetHolder {
   readonly id: string;
   readonly network: Network;
   readonly direction: 'inbound' | 'outbound';
@@ -121,6 +177,19 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private readonly hugeTxThreshold: number;
   private readonly stats_: PeerStats;
   private readonly maxUnflushed: number;
+  private readonly sendHighWaterMark: number;
+  /** Small frames waiting for the end of the tick, to go out as one write. */
+  private outFrames: Buffer[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  /** Writes handed to the stream whose callback has not run yet. */
+  private writesInFlight = 0;
+  private sendPaused = false;
+  private handlerBatches = 0;
+  private readonly preHandshakeMaxPayload: number;
+  private readonly frameBudget: FrameBudget;
+  /** True while a straddling whole frame holds a reservation in the frame budget. */
+  private holdsBudget = false;
   private readonly timer: NodeJS.Timeout;
   private pendingHandlers: Promise<void>[] = [];
   private closed: CloseReason | undefined;
@@ -140,6 +209,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     this.remotePort = opts.remote?.port ?? 0;
     const userAgent = opts.userAgent ?? DEFAULT_USER_AGENT;
     assertSendableUserAgent(userAgent);
+    const buffers = resolveBufferOptions(opts);
     const clock = opts.clock ?? systemClock;
     const maxRecvPayloadLength = opts.maxRecvPayloadLength ?? DEFAULT_MAX_PROTOCOL_RECV_PAYLOAD_LENGTH;
     const local: LocalVersion = {
@@ -166,15 +236,20 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
       banThreshold: opts.banThreshold ?? BAN_THRESHOLD,
     });
     this.hugeTxThreshold = resolveHugeTxThreshold(opts.hugeTxThreshold);
+    this.preHandshakeMaxPayload = buffers.preHandshakeMaxPayload;
+    this.frameBudget = opts.frameBudget ?? defaultFrameBudget;
     this.decoder = new FrameDecoder({
       magic: opts.network.magic,
       badChecksum: 'drop',
       limits: { default: maxRecvPayloadLength, ...opts.limits },
       shouldStream: (header) => header.command === 'block' || this.streamsTx(header),
+      onHeader: (header) => this.admitHeader(header),
+      onBuffer: (header) => this.reserveFrame(header),
     });
     this.blocks = new BlockReceiver({ verifyMerkleRoot: opts.verifyMerkleRoot ?? true, hugeTxThreshold: this.hugeTxThreshold });
     this.stats_ = new PeerStats(clock);
-    this.maxUnflushed = opts.maxUnflushedBytes ?? DEFAULT_MAX_UNFLUSHED_BYTES;
+    this.maxUnflushed = buffers.maxUnflushedBytes;
+    this.sendHighWaterMark = buffers.sendHighWaterMark;
     this.onBlockTransaction = opts.onBlockTransaction;
     this.onHugeTxPiece = opts.onHugeTxPiece;
 
@@ -204,6 +279,17 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   }
   get closeReason(): CloseReason | undefined {
     return this.closed;
+  }
+  /**
+   * Output not yet taken by the socket, counted by what it holds: bytes waiting here and in the
+   * stream, plus a fixed overhead per pending write.
+   */
+  get sendBacklogBytes(): number {
+    return this.outBytes + this.stream.writableLength + this.writesInFlight * WRITE_OVERHEAD_BYTES;
+  }
+  /** True while reading from the peer is paused: our output to it is over the high-water mark, or a block handler is pending. */
+  get readingPaused(): boolean {
+    return this.sendPaused || this.handlerBatches > 0;
   }
 
   /** A plain snapshot of counters, like one row of getpeerinfo. */
@@ -239,12 +325,63 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     const frame = encodeFrame(this.network.magic, command, payload, { peerVersion: this.protocol.remote.version?.version });
     this.stats_.sent(command, frame.length);
     this.protocol.noteSent();
-    this.stream.write(frame);
-    if (this.stream.writableLength > this.maxUnflushed) {
-      this.apply(this.protocol.close('send-buffer-overflow', `${this.stream.writableLength} bytes unflushed; the peer stopped reading`));
+    this.queueFrame(frame);
+    const backlog = this.sendBacklogBytes;
+    if (backlog > this.maxUnflushed) {
+      this.apply(this.protocol.close('send-buffer-overflow', `${backlog} bytes unflushed; the peer stopped reading`));
       return false;
     }
+    if (backlog > this.sendHighWaterMark && !this.sendPaused) {
+      this.sendPaused = true;
+      this.updateReading();
+    }
     return true;
+  }
+
+  private queueFrame(frame: Buffer): void {
+    if (frame.length >= COALESCE_BYTES) {
+      this.flushFrames(); // keep the order
+      this.writeOut(frame);
+      return;
+    }
+    this.outFrames.push(frame);
+    this.outBytes += frame.length;
+    if (this.outBytes >= COALESCE_BYTES) this.flushFrames();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => {
+        this.flushScheduled = false;
+        this.flushFrames();
+      });
+    }
+  }
+
+  private flushFrames(): void {
+    if (this.outFrames.length === 0) return;
+    const out = this.outFrames.length === 1 ? this.outFrames[0]! : Buffer.concat(this.outFrames, this.outBytes);
+    this.outFrames = [];
+    this.outBytes = 0;
+    this.writeOut(out);
+  }
+
+  private writeOut(data: Buffer): void {
+    if (this.stream.destroyed || this.stream.writableEnded) return;
+    this.writesInFlight++;
+    this.stream.write(data, () => {
+      this.writesInFlight--;
+      // Resume reading once the backlog has drained to half the mark (hysteresis, not a flutter).
+      if (this.sendPaused && this.sendBacklogBytes <= this.sendHighWaterMark / 2) {
+        this.sendPaused = false;
+        this.updateReading();
+      }
+    });
+  }
+
+  /** Read while nothing holds us back: neither a send backlog nor a pending block handler. */
+  private updateReading(): void {
+    if (this.closed) return;
+    if (this.readingPaused) this.stream.pause();
+    else this.stream.resume();
   }
 
   /** Close the connection; resolves once the socket is closed. */
@@ -321,51 +458,94 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.stats_.received(chunk.length);
-    let events;
     try {
-      events = this.decoder.push(chunk);
+      // Event by event, so a verack is applied before the next header meets the handshake rule.
+      this.decoder.push(chunk, (ev) => this.onFrameEvent(ev));
     } catch (err) {
       this.failOn(err);
-      return;
-    }
-    for (const ev of events) {
-      if (this.closed) return;
-      try {
-        switch (ev.type) {
-          case 'frame':
-            this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
-            this.onFrame(ev.header, ev.payload);
-            break;
-          case 'stream-start':
-            this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
-            if (ev.header.command === 'tx') this.dispatchTx(this.txs.start(ev.header));
-            else this.dispatchBlock(this.blocks.start(ev.header));
-            break;
-          case 'stream-data':
-            if (ev.header.command === 'tx') this.dispatchTx(this.txs.data(ev.chunk));
-            else this.dispatchBlock(this.blocks.data(ev.chunk));
-            break;
-          case 'stream-end':
-            if (ev.header.command === 'tx') this.dispatchTx(this.txs.end(ev.checksumOk));
-            else this.dispatchBlock(this.blocks.end(ev.checksumOk));
-            break;
-          case 'dropped':
-            this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
-            this.apply(this.protocol.protocolError(ev.error));
-            break;
-        }
-      } catch (err) {
-        this.failOn(err);
-      }
     }
     if (this.pendingHandlers.length > 0) {
       const pending = this.pendingHandlers;
       this.pendingHandlers = [];
-      this.stream.pause();
-      Promise.allSettled(pending).then(() => {
-        if (!this.closed) this.stream.resume();
+      this.handlerBatches++;
+      this.updateReading();
+      void Promise.allSettled(pending).then(() => {
+        this.handlerBatches--;
+        this.updateReading();
       });
     }
+  }
+
+  /** One decoded event; false stops decoding the rest of the chunk (the connection closed). */
+  private onFrameEvent(ev: FrameEvent): boolean {
+    if (this.closed) return false;
+    try {
+      switch (ev.type) {
+        case 'frame':
+          this.releaseFrame();
+          this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
+          this.onFrame(ev.header, ev.payload);
+          break;
+        case 'stream-start':
+          this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
+          if (ev.header.command === 'tx') this.dispatchTx(this.txs.start(ev.header));
+          else this.dispatchBlock(this.blocks.start(ev.header));
+          break;
+        case 'stream-data':
+          if (ev.header.command === 'tx') this.dispatchTx(this.txs.data(ev.chunk));
+          else this.dispatchBlock(this.blocks.data(ev.chunk));
+          break;
+        case 'stream-end':
+          if (ev.header.command === 'tx') this.dispatchTx(this.txs.end(ev.checksumOk));
+          else this.dispatchBlock(this.blocks.end(ev.checksumOk));
+          break;
+        case 'dropped':
+          this.releaseFrame();
+          this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
+          this.apply(this.protocol.protocolError(ev.error));
+          break;
+        case 'skipped':
+          this.stats_.receivedMessage(ev.header.command, ev.header.headerSize + ev.header.length);
+          this.apply(this.protocol.skippedBeforeHandshake(ev.header.command));
+          break;
+      }
+    } catch (err) {
+      this.failOn(err);
+    }
+    return !this.closed;
+  }
+
+  /**
+   * The pre-handshake rule, applied to each header before its payload is read. Until the
+   * handshake completes only handshake commands are read, each up to preHandshakeMaxPayload:
+   * a larger frame of any command is refused here (ban, as for an oversized header), and a
+   * small frame of another command goes by unread and costs the node's 1 point.
+   */
+  private admitHeader(header: FrameHeader): 'read' | 'skip' {
+    if (this.protocol.state === 'ready') return 'read';
+    if (header.length > this.preHandshakeMaxPayload) {
+      throw new FramingError(header.command, 'oversized', `declares ${header.length} bytes before the handshake completed; the limit then is ${this.preHandshakeMaxPayload}`);
+    }
+    return isHandshakeCommand(header.command) ? 'read' : 'skip';
+  }
+
+  /** A whole frame straddles chunks and is about to be gathered: draw its length from the budget. */
+  private reserveFrame(header: FrameHeader): void {
+    // A refused frame has already closed us through evictForBudget; the throw stops the decoder.
+    if (!this.frameBudget.acquire(this, header.length)) throw new Error(`${header.command} frame of ${header.length} bytes refused by the frame budget`);
+    this.holdsBudget = true;
+  }
+
+  private releaseFrame(): void {
+    if (!this.holdsBudget) return;
+    this.holdsBudget = false;
+    this.frameBudget.release(this);
+  }
+
+  /** FrameBudgetHolder: the budget chose this peer to drop (it gathers the most). */
+  evictForBudget(detail: string): void {
+    this.releaseFrame();
+    this.apply(this.protocol.close('memory-budget', detail));
   }
 
   private onFrame(header: FrameHeader, payload: Buffer): void {
@@ -492,6 +672,10 @@ export class PeerConnection extends EventEmitter<PeerEvents> {
     clearInterval(this.timer);
     this.blocks.abort();
     this.txs.abort();
+    this.releaseFrame();
+    this.flushFrames();
+    // Read no more: whatever the peer still sends waits in the kernel instead of being read and dropped.
+    this.stream.pause();
     // Polite: let queued bytes (a reject, the last pong) go out, then make sure the socket dies.
     this.stream.end(() => this.stream.destroy());
     const backstop = setTimeout(() => this.stream.destroy(), 2000).unref();

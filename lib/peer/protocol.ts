@@ -94,7 +94,15 @@ export interface RemotePeerInfo {
 }
 
 /** Commands the node accepts before verack without counting them as misbehaviour. */
-const PRE_VERACK_OK = new Set(['version', 'verack', 'reject', 'authch', 'authresp', 'createstrm', 'streamack', 'protoconf', 'sendheaders', 'sendcmpct', 'feefilter', 'ping', 'pong']);
+const PRE_VERACK_OK: ReadonlySet<string> = new Set(['version', 'verack', 'reject', 'authch', 'authresp', 'createstrm', 'streamack', 'protoconf', 'sendheaders', 'sendcmpct', 'feefilter', 'ping', 'pong']);
+
+/**
+ * The handshake commands: the only ones a PeerConnection reads before its handshake completes
+ * (the node's pre-verack list). Any other frame then has its payload skipped unread.
+ */
+export function isHandshakeCommand(command: string): boolean {
+  return PRE_VERACK_OK.has(command);
+}
 
 /**
  * The protocol core of a peer connection: frames in, clock ticks and commands in;
@@ -174,6 +182,18 @@ export class PeerProtocol {
         }
         this.onMessage(message);
     }
+    return this.drain();
+  }
+
+  /**
+   * A frame arrived before the handshake completed whose command is not a handshake one; its
+   * payload was skipped unread. Scored as the node scores any such message: 1 point,
+   * missing-version before the peer's version, missing-verack after it.
+   */
+  skippedBeforeHandshake(command: string): ProtocolOutput[] {
+    if (isFinal(this.stateValue) || this.stateValue === 'closing') return this.drain();
+    this.lastRecvAt = this.options.clock.now();
+    this.punish(this.remote.version === undefined ? 'missing-version' : 'missing-verack', `${command} before the handshake`);
     return this.drain();
   }
 

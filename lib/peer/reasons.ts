@@ -18,6 +18,7 @@ export type CloseReasonCode =
   | 'duplicate-version'
   | 'over-capacity'
   | 'send-buffer-overflow'
+  | 'memory-budget' // the process-wide frame budget was full and this peer gathered the most
   | 'banned';
 
 export interface CloseReason {
@@ -34,6 +35,7 @@ const transientCodes: ReadonlySet<CloseReasonCode> = new Set([
   'inactivity',
   'over-capacity',
   'send-buffer-overflow',
+  'memory-budget',
 ]);
 
 export function closeReason(code: CloseReasonCode, message: string): CloseReason {

@@ -333,3 +333,74 @@ t.test("badChecksum: 'drop' skips the bad frame with a dropped event and keeps d
   t.throws(() => new FrameDecoder({ magic }).push(bad), { name: 'FramingError', reason: 'bad-checksum' }, "default 'fail' still throws");
   t.end();
 });
+
+t.test("onHeader 'skip' lets a payload go by unread and unbuffered, then decoding goes on", (t) => {
+  const payload = seededBytes(7, 300_000);
+  const wire = Buffer.concat([encodeFrame(MAGIC, 'tx', payload), encodeFrame(MAGIC, 'ping', Buffer.alloc(8, 3))]);
+  const seen: string[] = [];
+  const d = decoder({
+    onHeader: (h) => {
+      seen.push(h.command);
+      return h.command === 'tx' ? 'skip' : 'read';
+    },
+    onBuffer: () => t.fail('a skipped payload is never gathered'),
+  });
+  const { events, maxBuffered } = pushInChunks(d, wire, () => 4096);
+  t.same(seen, ['tx', 'ping'], 'asked once per header');
+  t.same(events.map((e) => `${e.type}:${e.header.command}`), ['skipped:tx', 'frame:ping']);
+  t.ok(maxBuffered <= 24, `nothing beyond a partial header is held (max ${maxBuffered})`);
+  t.end();
+});
+
+t.test('onHeader refuses a 200 MB header before any payload byte is allocated', (t) => {
+  const header = encodeFrameHeader(MAGIC, 'tx', 200_000_000, Buffer.alloc(4));
+  const d = decoder({
+    onHeader: (h) => {
+      throw new FramingError(h.command, 'oversized', 'not before the handshake');
+    },
+  });
+  t.throws(() => d.push(Buffer.concat([header, Buffer.alloc(1000)])), { name: 'FramingError', reason: 'oversized' });
+  t.equal(d.bytesBuffered, 0, 'no payload buffer exists');
+  t.throws(() => d.push(Buffer.alloc(10)), { name: 'FramingError', reason: 'oversized' }, 'the decoder stays failed');
+  t.end();
+});
+
+t.test('onBuffer is called only for a whole frame that straddles chunks, before its buffer exists', (t) => {
+  const small = encodeFrame(MAGIC, 'ping', Buffer.alloc(8, 1));
+  const big = encodeFrame(MAGIC, 'inv', seededBytes(9, 100_000));
+  const calls: { command: string; length: number; bufferedBefore: number }[] = [];
+  const d = decoder({ onBuffer: (h) => calls.push({ command: h.command, length: h.length, bufferedBefore: d.bytesBuffered }) });
+  d.push(small); // whole inside one chunk: a zero-copy view
+  const { events } = pushInChunks(d, big, () => 8192);
+  t.same(calls, [{ command: 'inv', length: 100_000, bufferedBefore: 0 }]);
+  t.equal(events.length, 1);
+  const refusing = decoder({
+    onBuffer: (h) => {
+      throw new RangeError(`no room for ${h.length}`);
+    },
+  });
+  t.throws(() => refusing.push(big.subarray(0, 5000)), RangeError);
+  t.equal(refusing.bytesBuffered, 0, 'refused before allocating');
+  t.end();
+});
+
+t.test('push with a callback hands over each event before the next header is looked at', (t) => {
+  const wire = Buffer.concat([
+    encodeFrame(MAGIC, 'verack', Buffer.alloc(0)),
+    encodeFrame(MAGIC, 'inv', Buffer.alloc(37)),
+    encodeFrame(MAGIC, 'ping', Buffer.alloc(8)),
+  ]);
+  const order: string[] = [];
+  const d = decoder({
+    onHeader: (h) => {
+      order.push(`header:${h.command}`);
+      return 'read';
+    },
+  });
+  d.push(wire, (ev) => {
+    order.push(`${ev.type}:${ev.header.command}`);
+    return ev.header.command !== 'inv'; // stop after inv: ping is not decoded
+  });
+  t.same(order, ['header:verack', 'frame:verack', 'header:inv', 'frame:inv']);
+  t.end();
+});
