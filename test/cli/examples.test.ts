@@ -1,8 +1,8 @@
 // Every example runs against the real regtest node with --duration and its output is checked.
 // Transactions are real: mature coinbases spent with the bsv package and relayed by the node.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
-import { startMicrosocks } from '../helpers/socks.js';
+import { microsocksSkip, startMicrosocks, startSocks5Server, type SocksServer } from '../helpers/socks.js';
 import { sendSpend } from './fixtures/regtest-tx.js';
 import { startProcess, type CliRun } from './fixtures/run-cli.js';
 
@@ -17,14 +17,20 @@ t.before(async () => {
 });
 t.teardown(() => node?.stop());
 
-function example(name: string, args: string[]): CliRun {
-  return startProcess(process.execPath, ['--import', 'tsx', `examples/${name}`, ...args], { killAfterMs: 90_000 });
+/** Run an example; if the test fails before it exits, teardown kills it rather than waiting out killAfterMs. */
+function example(t: Test, name: string, args: string[]): CliRun {
+  const run = startProcess(process.execPath, ['--import', 'tsx', `examples/${name}`, ...args], { killAfterMs: 90_000 });
+  t.teardown(async () => {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+    await run.done;
+  });
+  return run;
 }
 
 const peerArgs = (): string[] => ['--network', 'regtest', '--peer', `127.0.0.1:${node.p2pPort}`];
 
 t.test('spv-headers: syncs from genesis with PoW checks, then follows a new block', async (t) => {
-  const run = example('spv-headers.ts', [...peerArgs(), '--duration', '12']);
+  const run = example(t, 'spv-headers.ts', [...peerArgs(), '--duration', '12']);
   await run.waitForLine((l) => l.startsWith(`synced to height ${height} (`), 30_000, 'the initial sync');
   const [mined] = await node.mine(1);
   height++;
@@ -37,7 +43,7 @@ t.test('spv-headers: syncs from genesis with PoW checks, then follows a new bloc
 });
 
 t.test('mempool-watch: a transaction sent to the node is announced, then fetched', async (t) => {
-  const run = example('mempool-watch.ts', [...peerArgs(), '--duration', '12']);
+  const run = example(t, 'mempool-watch.ts', [...peerArgs(), '--duration', '12']);
   await run.waitForLine((l) => l.startsWith('connected 127.0.0.1:') && l.endsWith('/bcash:1.1.1/'), 30_000, 'the connection');
   const txid = await sendSpend(node, 1);
   await run.waitForLine((l) => l === `tx ${txid} announced by 127.0.0.1:${node.p2pPort}`, 15_000, 'the announcement');
@@ -49,7 +55,7 @@ t.test('mempool-watch: a transaction sent to the node is announced, then fetched
 });
 
 t.test('block-indexer: a new block with a real spend is streamed and its outputs counted by type', async (t) => {
-  const run = example('block-indexer.ts', [...peerArgs(), '--duration', '12']);
+  const run = example(t, 'block-indexer.ts', [...peerArgs(), '--duration', '12']);
   await run.waitForLine((l) => l.startsWith('connected 127.0.0.1:'), 30_000, 'the connection');
   const txid = await sendSpend(node, 2);
   const [mined] = await node.mine(1);
@@ -66,22 +72,38 @@ t.test('block-indexer: a new block with a real spend is streamed and its outputs
   t.equal(result.code, 0, result.stderr);
 });
 
-t.test('tor: the same connection through a SOCKS5 proxy (microsocks)', async (t) => {
-  const proxy = await startMicrosocks();
-  t.teardown(() => proxy.stop());
+/** Run the tor example through `proxy` to `peerHost` (a name only the proxy may resolve, or an address). */
+async function torThrough(t: Test, proxy: SocksServer, peerHost: string): Promise<void> {
   const via = `socks5://127.0.0.1:${proxy.port}`;
-  const run = example('tor.ts', [...peerArgs(), '--proxy', via, '--duration', '10']);
+  const run = example(t, 'tor.ts', ['--network', 'regtest', '--peer', `${peerHost}:${node.p2pPort}`, '--proxy', via, '--duration', '10']);
   const connected = await run.waitForLine((l) => l.startsWith('connected through'), 30_000, 'the proxied connection');
-  t.equal(connected, `connected through ${via} to 127.0.0.1:${node.p2pPort}: /bcash:1.1.1/ height ${height}`);
+  t.equal(connected, `connected through ${via} to ${peerHost}:${node.p2pPort}: /bcash:1.1.1/ height ${height}`);
   const [mined] = await node.mine(1);
   height++;
-  await run.waitForLine((l) => l === `block ${mined} from 127.0.0.1`, 15_000, 'the block announcement');
+  await run.waitForLine((l) => l === `block ${mined} from ${peerHost}`, 15_000, 'the block announcement');
   const result = await run.done;
   t.equal(result.code, 0, result.stderr);
+}
+
+t.test('tor: the same connection through a SOCKS5 proxy (the npm server), to a .onion name only the proxy resolves', async (t) => {
+  const onion = 'expyuzz4wqqyqhjn.onion';
+  let proxy: Awaited<ReturnType<typeof startSocks5Server>> | undefined;
+  t.teardown(() => proxy?.stop());
+  proxy = await startSocks5Server({ names: { [onion]: '127.0.0.1' } });
+  await torThrough(t, proxy, onion);
+  t.match(proxy.requests[0], { host: onion, port: node.p2pPort, dialed: '127.0.0.1' }, 'the .onion name went to the proxy as a name');
+  t.equal(proxy.requests.length, 1, 'one connection, through the proxy');
+});
+
+t.test('tor: cross-check through microsocks', { skip: microsocksSkip() }, async (t) => {
+  let proxy: SocksServer | undefined;
+  t.teardown(() => proxy?.stop());
+  proxy = await startMicrosocks();
+  await torThrough(t, proxy, '127.0.0.1');
 });
 
 t.test('headers-and-txs (the README example) still connects and prints announced blocks', async (t) => {
-  const run = example('headers-and-txs.ts', ['127.0.0.1', String(node.p2pPort), '--network', 'regtest']);
+  const run = example(t, 'headers-and-txs.ts', ['127.0.0.1', String(node.p2pPort), '--network', 'regtest']);
   await run.waitForLine((l) => l === `connected to /bcash:1.1.1/ at height ${height}`, 30_000, 'the connection');
   const [mined] = await node.mine(1);
   height++;

@@ -1,4 +1,4 @@
-// Stopping the external programs the tests start (microsocks, the regtest node launcher).
+// Stopping the external programs the tests start (the optional microsocks, the regtest node launcher).
 import type { ChildProcess } from 'node:child_process';
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */

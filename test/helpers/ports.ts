@@ -60,6 +60,9 @@ export async function startUnresponsiveListener(): Promise<UnresponsiveListener>
       clearTimeout(timer);
       resolve(Number(String(data).trim()));
     });
+  }).catch((err: unknown) => {
+    child.kill('SIGKILL'); // a listener that never reported its port is nobody's to stop
+    throw err;
   });
   (child.stdout as unknown as { unref?: () => void }).unref?.();
 

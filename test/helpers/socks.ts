@@ -1,7 +1,13 @@
-// SOCKS5 servers for tests: the real `microsocks` (Debian package), and a tiny in-process
-// recording proxy that shows exactly what a client sent (address type, credentials) or stalls.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+// SOCKS5 servers for tests:
+// - startSocks5Server: the npm package @pondwader/socks5-server (the default; `npm ci` brings it),
+//   with names resolved inside the proxy from a fixed map, so no DNS server is ever asked;
+// - startMicrosocks: the Debian `microsocks`, an optional cross-check skipped when not on PATH;
+// - startRecordingSocks: a tiny in-process proxy that shows exactly what a client sent, or stalls.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { createServer as createSocks5 } from '@pondwader/socks5-server';
 import { freePort } from './ports.js';
 import { stopChild } from './child.js';
 
@@ -16,15 +22,136 @@ export interface SocksServer {
   stop(): Promise<void>;
 }
 
-const INSTALL_HINT = 'microsocks is not installed; install it with `apt-get install -y microsocks` (Debian/Ubuntu). .ci/run does this.';
+/** A CONNECT request as the npm proxy received it (after authentication). */
+export interface ProxiedRequest {
+  /** The destination as the client named it: a name, or an IP literal. */
+  readonly host: string;
+  readonly port: number;
+  readonly username?: string;
+  /** The loopback address the proxy dialed, or undefined if it refused the request. */
+  readonly dialed?: string;
+}
+
+export interface Socks5TestServer extends SocksServer {
+  /** Every CONNECT request that passed authentication, in arrival order. */
+  readonly requests: readonly ProxiedRequest[];
+  /** TCP connections the proxy accepted, including ones refused at authentication. */
+  connections(): number;
+}
+
+const loopback = new net.BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+loopback.addAddress('::1', 'ipv6');
+
+/** True for 127.0.0.0/8 and ::1, in any spelling (the server spells IPv6 with leading zeros). */
+function isLoopback(address: string): boolean {
+  const family = net.isIP(address);
+  return family !== 0 && loopback.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * Start @pondwader/socks5-server on 127.0.0.1 and a free port. With `auth`, the server itself
+ * checks username/password. Names are resolved by the proxy, as Tor resolves `.onion` names: from
+ * `names` (plus `localhost` -> 127.0.0.1), never by a DNS lookup. An unknown name gets
+ * HOST_UNREACHABLE; a destination outside loopback gets CONNECTION_NOT_ALLOWED, so a test can
+ * never reach the network through it.
+ */
+export async function startSocks5Server(options: { auth?: { username: string; password: string }; names?: Readonly<Record<string, string>> } = {}): Promise<Socks5TestServer> {
+  const names = new Map<string, string>([['localhost', '127.0.0.1']]);
+  for (const [name, address] of Object.entries(options.names ?? {})) {
+    if (!isLoopback(address)) throw new RangeError(`${name} must map to a loopback address, not ${address}`);
+    names.set(name.toLowerCase(), address);
+  }
+  const requests: ProxiedRequest[] = [];
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.once('close', () => sockets.delete(socket));
+  };
+  let accepted = 0;
+
+  const socks = createSocks5(options.auth ? { auth: options.auth } : undefined);
+  // The package speaks the protocol (greeting, auth, request, reply); this handler only decides
+  // where a granted request goes, in place of the package's default, which would ask DNS.
+  socks.setConnectionHandler((connection, sendStatus) => {
+    const { destAddress: host, destPort: port, username } = connection;
+    const dialed = net.isIP(host) !== 0 ? host : names.get(host.toLowerCase());
+    requests.push({ host, port, username, dialed: dialed !== undefined && isLoopback(dialed) ? dialed : undefined });
+    if (connection.command !== 'connect') return sendStatus('COMMAND_NOT_SUPPORTED');
+    if (dialed === undefined) return sendStatus('HOST_UNREACHABLE');
+    if (!isLoopback(dialed)) return sendStatus('CONNECTION_NOT_ALLOWED');
+    const client = connection.socket as net.Socket;
+    const upstream = net.connect({ host: dialed, port });
+    track(upstream);
+    upstream.setNoDelay();
+    let opened = false;
+    upstream.once('error', (err: NodeJS.ErrnoException) => {
+      if (!opened) sendStatus(err.code === 'ECONNREFUSED' ? 'CONNECTION_REFUSED' : 'GENERAL_FAILURE');
+      client.destroy();
+    });
+    upstream.once('connect', () => {
+      opened = true;
+      sendStatus('REQUEST_GRANTED');
+      client.pipe(upstream).pipe(client);
+    });
+    client.once('close', () => upstream.destroy());
+  });
+
+  // Our own listener hands each socket to the package, so the test knows the port and can
+  // destroy every open connection on stop().
+  const server = net.createServer((socket) => {
+    accepted++;
+    track(socket);
+    socket.setNoDelay();
+    socks._handleConnection(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    host: '127.0.0.1',
+    port,
+    ...options.auth,
+    requests,
+    connections: () => accepted,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** The microsocks executable found on PATH, or undefined (looked up as a shell would, without a shell). */
+export function findMicrosocks(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir === '') continue;
+    const candidate = path.join(dir, 'microsocks');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** For `t.test(name, { skip: microsocksSkip() }, ...)`: false when microsocks is on PATH, else the reason. */
+export function microsocksSkip(): string | false {
+  return findMicrosocks() === undefined ? 'microsocks not on PATH (optional cross-check; apt-get install microsocks to run it)' : false;
+}
 
 function microsocksPath(): string {
-  const found = spawnSync('sh', ['-c', 'command -v microsocks'], { encoding: 'utf8' });
-  const path = found.stdout.trim();
-  if (found.status !== 0 || path === '') {
-    throw new Error(process.env.CI === 'true' ? `CI: ${INSTALL_HINT}` : INSTALL_HINT);
-  }
-  return path;
+  const found = findMicrosocks();
+  if (found === undefined) throw new Error('microsocks is not on PATH; guard the test with microsocksSkip()');
+  return found;
 }
 
 /** Resolve once host:port accepts a TCP connection; bounded by `attempts`. */
@@ -56,6 +183,7 @@ export async function startMicrosocks(auth?: { username: string; password: strin
     const args = ['-i', host, '-p', String(port)];
     if (auth) args.push('-u', auth.username, '-P', auth.password);
     const child = spawn(bin, args, { stdio: 'ignore' });
+    child.on('error', () => {}); // a failed spawn shows as an exit code, seen by waitUntilAccepting
     child.unref();
     try {
       await waitUntilAccepting(host, port, child);

@@ -1,5 +1,6 @@
-// PeerConnection against real peers: a bcash regtest node, microsocks, and hostile raw servers.
-import t from 'tap';
+// PeerConnection against real peers: a bcash regtest node, the npm SOCKS5 server (microsocks as an
+// optional cross-check), and hostile raw servers.
+import t, { type Test } from 'tap';
 import net from 'node:net';
 import { connectPeer } from '../../lib/peer/connect.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
@@ -12,7 +13,7 @@ import { socksDialer, listen } from '../../lib/transport/index.js';
 import { encodeFrame, encodeMessageFrame } from '../../lib/framing/index.js';
 import type { MessageOf } from '../../lib/messages/index.js';
 import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
-import { startMicrosocks, type SocksServer } from '../helpers/socks.js';
+import { microsocksSkip, startMicrosocks, startSocks5Server, type SocksServer } from '../helpers/socks.js';
 
 const base = { network: regtest, userAgentPolicy: ACCEPT_ANY_UA, host: '127.0.0.1' } as const;
 let node: RegtestNode;
@@ -29,6 +30,7 @@ const genesis = fromDisplayHex(regtest.genesisHash);
 t.test('outbound handshake, ping RTT, headers that chain to genesis, and bytes against getpeerinfo', async (t) => {
   const started = performance.now();
   const peer = await connectPeer({ ...base, port: node.p2pPort });
+  t.teardown(() => peer.close()); // also if an assertion below throws
   const handshakeMs = performance.now() - started;
   t.comment(`handshake with bcash took ${handshakeMs.toFixed(1)} ms`);
   t.equal(peer.state, 'ready');
@@ -64,6 +66,7 @@ t.test('outbound handshake, ping RTT, headers that chain to genesis, and bytes a
 
 t.test('a mined block is announced by inv, then streamed by getBlock; the coinbase matches RPC', async (t) => {
   const peer = await connectPeer({ ...base, port: node.p2pPort });
+  t.teardown(() => peer.close());
   const announced = new Promise<MessageOf<'inv'>>((resolve) => peer.on('inv', (m) => m.inventory.some((i) => i.type === 2) && resolve(m)));
   const [hashHex] = await node.mine(1);
   const inv = await announced;
@@ -98,24 +101,36 @@ t.test('inbound: the node dials our listener and the handshake completes', async
   await peer.close();
 });
 
-t.test('the same through microsocks, with and without authentication', async (t) => {
+type SocksAuth = { username: string; password: string } | undefined;
+
+/** Headers from the node through a proxy started by `start`, with and without auth; a wrong password is a TransportError. */
+async function headersThroughProxy(t: Test, start: (auth: SocksAuth) => Promise<SocksServer>): Promise<void> {
   for (const auth of [undefined, { username: 'wire', password: 's3cret' }]) {
-    const socks: SocksServer = await startMicrosocks(auth);
-    try {
-      const dialer = socksDialer({ proxyHost: socks.host, proxyPort: socks.port, ...auth });
-      const peer = await connectPeer({ ...base, port: node.p2pPort, dialer });
-      const reply = await peer.getHeaders([genesis], undefined, { timeoutMs: 10_000 });
-      t.ok(reply.headers.length >= 10, `headers through the proxy (${auth ? 'auth' : 'no auth'})`);
-      t.ok(reply.headers[0]!.prevBlock.equals(genesis));
-      await peer.close();
-      if (auth) {
-        const wrong = socksDialer({ proxyHost: socks.host, proxyPort: socks.port, username: 'wire', password: 'nope' });
-        await t.rejects(connectPeer({ ...base, port: node.p2pPort, dialer: wrong }), { name: 'TransportError' });
-      }
-    } finally {
-      await socks.stop();
+    let socks: SocksServer | undefined;
+    let peer: PeerConnection | undefined;
+    t.teardown(async () => {
+      await peer?.close();
+      await socks?.stop();
+    });
+    socks = await start(auth);
+    const dialer = socksDialer({ proxyHost: socks.host, proxyPort: socks.port, ...auth });
+    peer = await connectPeer({ ...base, port: node.p2pPort, dialer });
+    const reply = await peer.getHeaders([genesis], undefined, { timeoutMs: 10_000 });
+    t.ok(reply.headers.length >= 10, `headers through the proxy (${auth ? 'auth' : 'no auth'})`);
+    t.ok(reply.headers[0]!.prevBlock.equals(genesis));
+    if (auth) {
+      const wrong = socksDialer({ proxyHost: socks.host, proxyPort: socks.port, username: 'wire', password: 'nope' });
+      await t.rejects(connectPeer({ ...base, port: node.p2pPort, dialer: wrong }), { name: 'TransportError', code: 'proxy-auth' });
     }
   }
+}
+
+t.test('the same through the npm SOCKS5 server, with and without authentication', async (t) => {
+  await headersThroughProxy(t, (auth) => startSocks5Server({ auth }));
+});
+
+t.test('cross-check: the same through microsocks', { skip: microsocksSkip() }, async (t) => {
+  await headersThroughProxy(t, (auth) => startMicrosocks(auth));
 });
 
 /** A raw hostile server: `behave` gets each accepted socket. */

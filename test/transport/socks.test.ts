@@ -1,22 +1,22 @@
-// dialSocks against a real SOCKS5 server (microsocks) and an in-process recording one.
+// dialSocks against a real SOCKS5 server (the npm @pondwader/socks5-server; microsocks as an
+// optional cross-check when it is on PATH) and an in-process recording one.
 import type net from 'node:net';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { TransportError } from '../../lib/transport/errors.js';
 import { dialSocks, isolationCredentials } from '../../lib/transport/socks.js';
 import { socksDialer } from '../../lib/transport/dialer.js';
 import { type Listener, listen } from '../../lib/transport/listener.js';
 import { rejection } from '../helpers/transport-error.js';
 import { closedPort } from '../helpers/ports.js';
-import { startMicrosocks, startRecordingSocks } from '../helpers/socks.js';
+import { microsocksSkip, startMicrosocks, startRecordingSocks, startSocks5Server, type RecordingSocksServer, type SocksServer } from '../helpers/socks.js';
 
 const TIMEOUT_MS = 5000;
 
 /** Echo server that first greets every client with "hi:<n>" (bytes the client did not ask for). */
-async function greetingEchoServer(host: string, port = 0): Promise<Listener> {
-  let n = 0;
+async function greetingEchoServer(host: string, port = 0, counter = { accepted: 0 }): Promise<Listener> {
   return listen({ host, port }, (socket) => {
     socket.on('error', () => {});
-    socket.write(`hi:${++n};`);
+    socket.write(`hi:${++counter.accepted};`);
     socket.pipe(socket);
     socket.resume();
   });
@@ -34,18 +34,29 @@ async function exchange(socket: net.Socket, text: string): Promise<string> {
   return received;
 }
 
-const server = await greetingEchoServer('127.0.0.1');
-// 'localhost' may resolve to ::1 first on some machines; serve the same port there too.
-const serverV6 = await greetingEchoServer('::1', server.address.port);
+/** Connections the echo servers accepted: what actually got through a proxy. */
+const reached = { accepted: 0 };
+let server: Listener | undefined;
+let serverV6: Listener | undefined;
 t.teardown(async () => {
-  await server.close({ destroyConnections: true });
-  await serverV6.close({ destroyConnections: true });
+  await server?.close({ destroyConnections: true });
+  await serverV6?.close({ destroyConnections: true });
 });
+server = await greetingEchoServer('127.0.0.1', 0, reached);
+// 'localhost' may resolve to ::1 first on some machines; serve the same port there too.
+serverV6 = await greetingEchoServer('::1', server.address.port, reached);
 const port = server.address.port;
 
-t.test('through microsocks without auth: IPv4 literal and a name resolved by the proxy', async (t) => {
-  const proxy = await startMicrosocks();
-  t.teardown(() => proxy.stop());
+/** Start a proxy with its stop() registered on `t` before it starts. */
+async function proxyFor(t: Test, start: () => Promise<SocksServer>): Promise<SocksServer> {
+  let proxy: SocksServer | undefined;
+  t.teardown(() => proxy?.stop());
+  proxy = await start();
+  return proxy;
+}
+
+/** Without auth: an IPv4 literal, a name the proxy resolves, the dialer, isolation, a refused destination. */
+async function checkWithoutAuth(t: Test, proxy: SocksServer): Promise<void> {
   const options = { proxyHost: proxy.host, proxyPort: proxy.port };
 
   const direct = await dialSocks(options, '127.0.0.1', port, { timeoutMs: TIMEOUT_MS });
@@ -70,12 +81,12 @@ t.test('through microsocks without auth: IPv4 literal and a name resolved by the
 
   const refused = await rejection(dialSocks(options, '127.0.0.1', await closedPort(), { timeoutMs: TIMEOUT_MS }));
   t.equal(refused.code, 'refused', 'the proxy reports the destination refused');
-});
+}
 
-t.test('through microsocks with username/password', async (t) => {
-  const proxy = await startMicrosocks({ username: 'alice', password: 's3cret' });
-  t.teardown(() => proxy.stop());
+/** With username/password: the right ones get through, a wrong or missing password is a TransportError and reaches nothing. */
+async function checkWithAuth(t: Test, proxy: SocksServer): Promise<void> {
   const base = { proxyHost: proxy.host, proxyPort: proxy.port };
+  const before = reached.accepted;
 
   const good = await dialSocks({ ...base, username: 'alice', password: 's3cret' }, '127.0.0.1', port, { timeoutMs: TIMEOUT_MS });
   good.on('error', () => {});
@@ -83,16 +94,71 @@ t.test('through microsocks with username/password', async (t) => {
   t.match(await exchange(good, 'auth\n'), /auth\n$/);
 
   const wrong = await rejection(dialSocks({ ...base, username: 'alice', password: 'nope' }, '127.0.0.1', port, { timeoutMs: TIMEOUT_MS }));
+  t.ok(wrong instanceof TransportError, 'wrong password: a TransportError');
   t.equal(wrong.code, 'proxy-auth', 'wrong password');
   t.equal(wrong.transient, false);
 
   const missing = await rejection(dialSocks(base, '127.0.0.1', port, { timeoutMs: TIMEOUT_MS }));
   t.equal(missing.code, 'proxy-auth', 'no credentials');
+  // Give a wrongly admitted connection time to arrive before counting.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(reached.accepted - before, 1, 'only the authenticated connection reached the server');
+}
+
+t.test('through the npm SOCKS5 server without auth: IPv4 literal and a name resolved by the proxy', async (t) => {
+  const proxy = await proxyFor(t, () => startSocks5Server());
+  await checkWithoutAuth(t, proxy);
+});
+
+t.test('through the npm SOCKS5 server with username/password: it refuses a wrong or missing password', async (t) => {
+  let proxy: Awaited<ReturnType<typeof startSocks5Server>> | undefined;
+  t.teardown(() => proxy?.stop());
+  proxy = await startSocks5Server({ auth: { username: 'alice', password: 's3cret' } });
+  await checkWithAuth(t, proxy);
+  t.equal(proxy.connections(), 3, 'three connections reached the proxy');
+  t.same(proxy.requests.map((r) => r.username), ['alice'], 'only the good credentials got as far as a CONNECT request');
+});
+
+t.test('through the npm SOCKS5 server: .onion and seed names are resolved by the proxy, never locally', async (t) => {
+  const onion = 'expyuzz4wqqyqhjn.onion';
+  const seed = 'seed.bsv-wire.invalid';
+  let proxy: Awaited<ReturnType<typeof startSocks5Server>> | undefined;
+  t.teardown(() => proxy?.stop());
+  proxy = await startSocks5Server({ names: { [onion]: '127.0.0.1', [seed]: '127.0.0.1' } });
+  const options = { proxyHost: proxy.host, proxyPort: proxy.port };
+  // Neither name can resolve outside the proxy (RFC 7686 .onion, RFC 6761 .invalid): a local
+  // lookup would fail with 'dns' before any byte reached the proxy.
+  for (const name of [onion, seed]) {
+    const socket = await dialSocks(options, name, port, { timeoutMs: TIMEOUT_MS });
+    socket.on('error', () => {});
+    t.teardown(() => socket.destroy());
+    t.match(await exchange(socket, `${name}\n`), new RegExp(`^hi:\\d+;${name.replaceAll('.', '\\.')}\n$`), `${name} reached our server`);
+  }
+  const unknown = await rejection(dialSocks(options, 'other.bsv-wire.invalid', port, { timeoutMs: TIMEOUT_MS }));
+  t.equal(unknown.code, 'unreachable', 'a name the proxy cannot resolve');
+  t.same(
+    proxy.requests.map(({ host, port: p, dialed }) => ({ host, port: p, dialed })),
+    [
+      { host: onion, port, dialed: '127.0.0.1' },
+      { host: seed, port, dialed: '127.0.0.1' },
+      { host: 'other.bsv-wire.invalid', port, dialed: undefined },
+    ],
+    'the proxy got the names as names',
+  );
+});
+
+t.test('cross-check: through microsocks without auth', { skip: microsocksSkip() }, async (t) => {
+  await checkWithoutAuth(t, await proxyFor(t, () => startMicrosocks()));
+});
+
+t.test('cross-check: through microsocks with username/password', { skip: microsocksSkip() }, async (t) => {
+  await checkWithAuth(t, await proxyFor(t, () => startMicrosocks({ username: 'alice', password: 's3cret' })));
 });
 
 t.test('names go to the proxy as names (no local lookup); literals as addresses', async (t) => {
-  const proxy = await startRecordingSocks({ target: { host: '127.0.0.1', port } });
-  t.teardown(() => proxy.stop());
+  let proxy: RecordingSocksServer | undefined;
+  t.teardown(() => proxy?.stop());
+  proxy = await startRecordingSocks({ target: { host: '127.0.0.1', port } });
   const options = { proxyHost: proxy.host, proxyPort: proxy.port };
 
   // ".invalid" can never resolve (RFC 6761): a local lookup would fail with 'dns'.
@@ -123,8 +189,9 @@ t.test('isolate sends fresh random credentials on every connection', async (t) =
   t.not(a.username, b.username);
   t.not(a.password, b.password);
 
-  const proxy = await startRecordingSocks({ target: { host: '127.0.0.1', port }, requireAuth: true });
-  t.teardown(() => proxy.stop());
+  let proxy: RecordingSocksServer | undefined;
+  t.teardown(() => proxy?.stop());
+  proxy = await startRecordingSocks({ target: { host: '127.0.0.1', port }, requireAuth: true });
   const dial = socksDialer({ proxyHost: proxy.host, proxyPort: proxy.port, isolate: true });
   for (let i = 0; i < 3; i++) (await dial('peer.invalid', 8333, { timeoutMs: TIMEOUT_MS })).destroy();
   t.equal(proxy.requests.length, 3);
@@ -136,8 +203,9 @@ t.test('isolate sends fresh random credentials on every connection', async (t) =
 });
 
 t.test('a stalled proxy times out, an abort cancels, an absent proxy is a proxy error', async (t) => {
-  const proxy = await startRecordingSocks({ stall: true });
-  t.teardown(() => proxy.stop());
+  let proxy: RecordingSocksServer | undefined;
+  t.teardown(() => proxy?.stop());
+  proxy = await startRecordingSocks({ stall: true });
   const options = { proxyHost: proxy.host, proxyPort: proxy.port };
 
   const timedOut = await rejection(dialSocks(options, 'peer.invalid', 8333, { timeoutMs: 200 }));
