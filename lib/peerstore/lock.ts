@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { acquireDirLock, releaseDirLock } from '../dir-lock.js';
 
 /** Another live store (in this process or another) holds the data directory's lock. */
 export class PeerStoreLockedError extends Error {
@@ -14,61 +14,9 @@ export class PeerStoreLockedError extends Error {
   }
 }
 
-/** Lock files held by stores of this process: a lock naming our own pid is live only if listed here. */
-const heldHere = new Set<string>();
-
-/** A pid that names a running process (EPERM: it runs, under another user). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Takes the peer store's lock file (see lib/dir-lock.ts); PeerStoreLockedError while a live holder has it. */
+export function acquirePeerStoreLock(dataDir: string, lockPath: string): Promise<void> {
+  return acquireDirLock(dataDir, lockPath, (dir, path, pid) => new PeerStoreLockedError(dir, path, pid));
 }
 
-/** The pid a lock file names, or undefined when it names none (a crash between create and write). */
-async function lockHolder(lockPath: string): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = await readFile(lockPath, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  return /^[1-9][0-9]{0,9}\n?$/.test(text) ? Number(text.trim()) : undefined;
-}
-
-/**
- * Takes the exclusive lock file `lockPath` in `dataDir` (created with O_EXCL, holding our pid).
- * A lock whose holder is gone (a dead pid, or an unreadable lock) is stale and taken over.
- * Throws PeerStoreLockedError while a live holder has it.
- */
-export async function acquireDirLock(dataDir: string, lockPath: string): Promise<void> {
-  await mkdir(dataDir, { recursive: true });
-  // Two rounds: a stale lock is removed once, then created afresh; losing that race means a live holder.
-  for (let round = 0; ; round++) {
-    try {
-      const handle = await open(lockPath, 'wx', 0o600);
-      try {
-        await handle.writeFile(`${process.pid}\n`);
-      } finally {
-        await handle.close();
-      }
-      heldHere.add(lockPath);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = await lockHolder(lockPath);
-    const live = holder !== undefined && (holder === process.pid ? heldHere.has(lockPath) : isAlive(holder));
-    if (live || round > 0) throw new PeerStoreLockedError(dataDir, lockPath, holder ?? 0);
-    await rm(lockPath, { force: true });
-  }
-}
-
-/** Gives the lock back (only if this process holds it). */
-export async function releaseDirLock(lockPath: string): Promise<void> {
-  if (!heldHere.delete(lockPath)) return;
-  if ((await lockHolder(lockPath)) === process.pid) await rm(lockPath, { force: true });
-}
+export { releaseDirLock };
