@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { copyFile, link, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodePeerStoreFile, encodePeerStoreFile, PeerStoreFileError } from './format.js';
-import { acquireDirLock, releaseDirLock } from './lock.js';
+import { acquirePeerStoreLock, releaseDirLock } from './lock.js';
 import type { PeerStoreBackend, PeerStoreWarning, PeerStoreWarningListener, StoreSnapshot } from './types.js';
 
 export interface FileBackendOptions {
@@ -124,7 +124,7 @@ export class FilePeerStoreBackend implements PeerStoreBackend {
   /** Takes the directory lock once; a failed attempt is not remembered, so the next call tries again. */
   private lock(): Promise<void> {
     if (!this.locking) {
-      const attempt = acquireDirLock(this.dataDir, this.lockPath);
+      const attempt = acquirePeerStoreLock(this.dataDir, this.lockPath);
       this.locking = attempt;
       attempt.catch(() => {
         if (this.locking === attempt) this.locking = undefined;
