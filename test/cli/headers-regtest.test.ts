@@ -1,0 +1,138 @@
+// The built bsv-wire command's header chain commands against a real bcash regtest node: headers into the
+// data directory's HeaderStore (resume, --to, --out, --follow --json with a reorg), chain (tip, forks, files,
+// health), and connect placing an inv-announced block by its header. Only loopback is touched.
+import t from 'tap';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
+import { jsonEvents, runCli, startCli, tempDir } from './fixtures/run-cli.js';
+
+let node: RegtestNode;
+let peer = '';
+
+t.before(async () => {
+  node = await startRegtestNode();
+  await node.mine(105);
+  peer = `127.0.0.1:${node.p2pPort}`;
+});
+t.teardown(() => node?.stop());
+
+const blockCount = async (): Promise<number> => (await node.rpc('getblockcount')) as number;
+const hashAt = async (h: number): Promise<string> => (await node.rpc('getblockhash', [h])) as string;
+
+t.test('headers: --to, resume from the store, --out, --to past the tip, plain output; chain shows tip, files and health', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'headers.bin');
+  const tip0 = await blockCount();
+  const first = await runCli(['headers', '--network', 'regtest', '--peer', peer, '--to', String(tip0 - 5), '--out', file, '--datadir', dir, '--json']);
+  t.equal(first.code, 0, first.stderr);
+  const done1 = jsonEvents(first.stdout).at(-1)!;
+  t.match(done1, { event: 'done', height: tip0 - 5, hash: await hashAt(tip0 - 5) });
+  t.ok((done1.stored as number) >= tip0 - 5, 'the store holds at least --to');
+  t.equal(statSync(file).size, (tip0 - 5) * 80, '--out: raw 80-byte headers from height 1 to --to');
+
+  await node.mine(5);
+  const tip1 = await blockCount();
+  const second = await runCli(['headers', '--network', 'regtest', '--peer', peer, '--to', 'tip', '--out', file, '--datadir', dir, '--json']);
+  t.equal(second.code, 0, second.stderr);
+  const events = jsonEvents(second.stdout);
+  t.match(events[0], { event: 'resume', height: done1.stored, hash: await hashAt(done1.stored as number) });
+  t.match(events.at(-1), { event: 'done', height: tip1, hash: await hashAt(tip1), synced: tip1 - (done1.stored as number) });
+  t.ok(events.some((e) => e.event === 'progress' && typeof e.headersPerSecond === 'number'), 'progress with headers/s');
+  t.equal(statSync(file).size, tip1 * 80);
+
+  const fresh = tempDir(t);
+  const plain = await runCli(['headers', '--network', 'regtest', '--peer', peer, '--datadir', fresh]);
+  t.equal(plain.code, 0, plain.stderr);
+  t.match(plain.stdout, new RegExp(`synced ${tip1} headers to height ${tip1} \\(${await hashAt(tip1)}\\) in \\S+, \\d+ headers/s, consensus rules checked`));
+  t.notMatch(plain.stdout, /\x1b\[/, 'no terminal escapes when piped');
+
+  const tooFar = await runCli(['headers', '--network', 'regtest', '--peer', peer, '--to', String(tip1 + 50), '--datadir', dir]);
+  t.equal(tooFar.code, 1);
+  t.match(tooFar.stderr, new RegExp(`has no headers past height ${tip1} \\(asked for --to ${tip1 + 50}\\)`));
+
+  const chain = await runCli(['chain', '--network', 'regtest', '--datadir', dir, '--json']);
+  t.equal(chain.code, 0, chain.stderr);
+  const info = JSON.parse(chain.stdout) as { tip: Record<string, unknown>; forks: unknown[]; records: number; files: { file: string; bytes: number }[]; health: { ok: boolean } };
+  const block = (await node.rpc('getblockheader', [await hashAt(tip1), true])) as { chainwork: string; time: number };
+  t.match(info.tip, { height: tip1, hash: await hashAt(tip1), chainWork: block.chainwork, time: new Date(block.time * 1000).toISOString() });
+  t.same(info.forks, [], 'no forks');
+  t.equal(info.records, tip1 + 1, 'genesis included');
+  t.same(
+    info.files.map((f) => f.bytes),
+    info.files.map((f) => statSync(f.file).size),
+    'file sizes as on disk',
+  );
+  t.same(info.health, { ok: true });
+  const text = await runCli(['chain', '--network', 'regtest', '--datadir', dir]);
+  t.match(text.stdout, new RegExp(`^tip     height ${tip1}  ${await hashAt(tip1)}\n`));
+  t.match(text.stdout, /\nhealth  ok\n$/);
+  const none = await runCli(['chain', '--network', 'regtest', '--datadir', fresh + '-missing']);
+  t.equal(none.code, 1);
+  t.match(none.stderr, /no header store in .*; run bsv-wire headers/);
+});
+
+t.test('headers --follow --json streams tip events, then one reorg when the node switches branch; chain lists the fork', async (t) => {
+  const dir = tempDir(t);
+  const run = startCli(['headers', '--network', 'regtest', '--peer', peer, '--datadir', dir, '--follow', '--json'], { killAfterMs: 120_000 });
+  t.teardown(() => run.child.kill('SIGKILL'));
+  await run.waitForLine((l) => l.includes('"event":"following"'), 30_000, 'following');
+  const before = await blockCount();
+  const mined = await node.mine(2);
+  await run.waitForLine((l) => l.includes('"event":"tip"') && l.includes(mined[1]!), 15_000, 'the tip after 2 mined blocks');
+
+  // The node leaves its last two blocks for a longer branch of three on their parent.
+  const oldTip = await blockCount();
+  const fork = oldTip - 2;
+  await new Promise((r) => setTimeout(r, 1100)); // new blocks get another timestamp, so other hashes
+  await node.rpc('invalidateblock', [await hashAt(fork + 1)]);
+  t.equal(await blockCount(), fork, 'the node went back to the fork point');
+  const branch = await node.mine(3);
+  await run.waitForLine((l) => l.includes('"event":"tip"') && l.includes(branch[2]!), 20_000, 'the new branch tip');
+  run.child.kill('SIGINT');
+  const result = await run.done;
+  t.equal(result.code, 0, `graceful exit on Ctrl-C; stderr: ${result.stderr}`);
+  const events = jsonEvents(result.stdout);
+  const tips = events.filter((e) => e.event === 'tip');
+  t.match(tips.find((e) => e.hash === mined[1]), { height: before + 2 }, 'tip height = the node height');
+  const reorgs = events.filter((e) => e.event === 'reorg');
+  t.equal(reorgs.length, 1, 'exactly one reorg');
+  t.same(reorgs[0], {
+    time: reorgs[0]!.time,
+    event: 'reorg',
+    fork: { height: fork, hash: await hashAt(fork) },
+    disconnected: [
+      { height: oldTip, hash: mined[1] },
+      { height: oldTip - 1, hash: mined[0] },
+    ],
+    connected: branch.map((hash, i) => ({ height: fork + 1 + i, hash })),
+  });
+  const reorgAt = events.indexOf(reorgs[0]!);
+  t.ok(events.findIndex((e) => e.event === 'tip' && e.hash === branch[2]) > reorgAt, 'the reorg comes before the new branch tip');
+
+  const chain = await runCli(['chain', '--network', 'regtest', '--datadir', dir, '--json']);
+  const info = JSON.parse(chain.stdout) as { tip: Record<string, unknown>; forks: Record<string, unknown>[] };
+  t.match(info.tip, { height: fork + 3, hash: branch[2] });
+  t.same(info.forks, [{ height: oldTip, hash: mined[1], forkHeight: fork, forkHash: await hashAt(fork), length: 2 }]);
+  const text = await runCli(['chain', '--network', 'regtest', '--datadir', dir]);
+  t.match(text.stdout, new RegExp(`\n        height ${oldTip}  ${mined[1]}  fork point ${fork} \\(${await hashAt(fork)}\\)  length 2\n`));
+});
+
+t.test('connect labels an inv-announced tip with its chain height when two blocks are mined at once', async (t) => {
+  const dir = tempDir(t);
+  const run = startCli(['connect', '--network', 'regtest', '--peer', peer, '--datadir', dir, '--json'], { killAfterMs: 90_000 });
+  t.teardown(() => run.child.kill('SIGKILL'));
+  await run.waitForLine((l) => l.includes('"event":"handshake"'), 20_000, 'handshake');
+  // Let the follower catch up first, so the two blocks arrive as an announcement of the tip only.
+  await new Promise((r) => setTimeout(r, 2000));
+  const mined = await node.mine(2);
+  const height = await blockCount();
+  const line = await run.waitForLine((l) => l.includes('"event":"block"') && l.includes(mined[1]!), 20_000, 'the announced tip');
+  t.match(JSON.parse(line), { event: 'block', hash: mined[1], height }, 'the printed height is the RPC height');
+  run.child.kill('SIGINT');
+  const result = await run.done;
+  t.equal(result.code, 0, result.stderr);
+  for (const e of jsonEvents(result.stdout).filter((e) => e.event === 'block')) {
+    t.equal(e.height, (await node.rpc('getblockheader', [e.hash, true]) as { height: number }).height, `block ${e.hash} at its chain height`);
+  }
+});
