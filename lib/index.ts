@@ -60,3 +60,20 @@ export {
   type CheckHeaderOptions,
   type HeaderRejectReason,
 } from './chain/rules.js';
+export {
+  HeaderSync,
+  DEFAULT_HEADERS_RESPONSE_TIMEOUT_MS,
+  HEADER_SYNC_POINTS,
+  MAX_BLOCKS_TO_ANNOUNCE,
+  MAX_HEADERS_RESULTS,
+  MAX_UNCONNECTING_HEADERS,
+  type HeaderRefusal,
+  type HeaderSyncEvents,
+  type HeaderSyncOptions,
+  type HeaderSyncOutput,
+  type SyncPeerInfo,
+  type SyncTree,
+} from './chain/header-sync.js';
+export { HeaderFollower, type HeaderFollowerEvents, type HeaderFollowerOptions, type HeaderSink } from './chain/header-follower.js';
+export { isHeadersReply } from './peer/headers-reply.js';
+export type { ChainView, HeaderEntry, Reorg } from './chain/types.js';

@@ -13,10 +13,10 @@ import { checkHeader } from './rules.js';
 import { HeaderSync, type HeaderSyncEvents, type HeaderSyncOutput, type SyncTree } from './header-sync.js';
 import type { ChainView, HeaderEntry } from './types.js';
 
-/** The part of a header store the follower writes through: it inserts into its own tree and persists. */
+/** The part of a HeaderStore the follower uses: its tree, and append(), which persists whatever the tree holds beyond the files. */
 export interface HeaderSink {
-  readonly tree: SyncTree;
-  add(header: BlockHeader, hash: Buffer): HeaderEntry;
+  readonly tree: SyncTree & { insert(header: BlockHeader, hash: Buffer): HeaderEntry };
+  append(headers: readonly { readonly header: BlockHeader; readonly hash: Buffer }[]): unknown;
 }
 
 export interface HeaderFollowerOptions {
@@ -42,7 +42,7 @@ export interface HeaderFollowerEvents extends HeaderSyncEvents {
   drop: (event: { readonly peer: ManagedPeer; readonly reason: string; readonly ban: boolean }) => void;
 }
 
-const HEADER_SYNC_EVENTS = ['header', 'tip', 'reorg', 'synced'] as const;
+const HEADER_SYNC_EVENTS = ['header', 'tip', 'reorg', 'synced', 'storeError'] as const;
 
 /** Follows the best header chain across a Manager's peers (see HeaderSync for the rules). */
 export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
@@ -75,10 +75,13 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
         for (const h of checkpointHeights) if (h <= best) lastCheckpointHeight = h;
         return checkHeader(params, header, hash, parent, nowSeconds, { lastCheckpointHeight });
       },
-      insert: store ? (header, hash) => store.add(header, hash) : (header, hash) => (tree as SyncTree & { insert(h: BlockHeader, x: Buffer): HeaderEntry }).insert(header, hash),
+      insert: (header, hash) => (tree as SyncTree & { insert(h: BlockHeader, x: Buffer): HeaderEntry }).insert(header, hash),
+      // Headers go into the store's tree one by one and to disk once per batch: append([]) writes every
+      // record the tree holds beyond the files, in one write per file.
+      afterBatch: store ? () => store.append([]) : undefined,
       responseTimeoutMs: options.responseTimeoutMs,
     });
-    if (!store && typeof (tree as { insert?: unknown }).insert !== 'function') throw new TypeError('the tree has no insert()');
+    if (typeof (tree as { insert?: unknown }).insert !== 'function') throw new TypeError('the tree has no insert()');
     for (const name of HEADER_SYNC_EVENTS) {
       this.sync.on(name, (...args: unknown[]) => this.safeEmit(name, ...(args as [never])));
     }

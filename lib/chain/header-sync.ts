@@ -56,6 +56,8 @@ export interface HeaderSyncOptions {
   readonly check: (header: BlockHeader, hash: Buffer, parent: ChainView, nowSeconds: number) => HeaderRefusal | undefined;
   /** Puts a checked header into the tree (and the store, when there is one); the parent is in the tree. */
   readonly insert: (header: BlockHeader, hash: Buffer) => HeaderEntry;
+  /** Called once after each batch was inserted and before its events: a store writes the batch in one go here. */
+  readonly afterBatch?: () => void;
   readonly responseTimeoutMs?: number;
 }
 
@@ -82,6 +84,8 @@ export interface HeaderSyncEvents {
   reorg: (reorg: Reorg) => void;
   /** The initial download reached the sync peer's tip: from now on every peer's announcements are followed. */
   synced: (tip: HeaderEntry) => void;
+  /** Persisting a batch failed (afterBatch threw); the headers stay in the tree. */
+  storeError: (error: unknown) => void;
   /** A listener threw; the core carries on. */
   listenerError: (error: unknown) => void;
 }
@@ -119,6 +123,7 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
   private readonly tree: SyncTree;
   private readonly check: HeaderSyncOptions['check'];
   private readonly insertHeader: HeaderSyncOptions['insert'];
+  private readonly afterBatch: (() => void) | undefined;
   private readonly responseTimeoutMs: number;
   private readonly peers = new Map<string, PeerSync>();
   private syncPeer: string | undefined;
@@ -131,6 +136,7 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
     this.tree = options.tree;
     this.check = options.check;
     this.insertHeader = options.insert;
+    this.afterBatch = options.afterBatch;
     this.responseTimeoutMs = options.responseTimeoutMs ?? DEFAULT_HEADERS_RESPONSE_TIMEOUT_MS;
   }
 
@@ -266,6 +272,7 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
     let last: HeaderEntry | undefined;
     let refused: HeaderRefusal | undefined;
     let refusedHash: Buffer | undefined;
+    let inserted = 0;
     const nowSeconds = Math.floor(now / 1000);
     for (let i = 0; i < headers.length; i++) {
       const hash = hashes[i]!;
@@ -283,6 +290,15 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
         break;
       }
       last = this.insertHeader(header, hash);
+      inserted++;
+    }
+    if (inserted > 0 && this.afterBatch) {
+      try {
+        this.afterBatch();
+      } catch (err) {
+        // The headers stay in the tree and the sync goes on; the app decides what a failing disk means.
+        this.safeEmit('storeError', err);
+      }
     }
     if (last) {
       peer.servedHeight = Math.max(peer.servedHeight, last.height);

@@ -11,6 +11,8 @@ import { HeaderFollower } from '../../lib/chain/header-follower.js';
 import type { HeaderEntry, Reorg } from '../../lib/chain/types.js';
 import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
 import { waitUntil } from '../manager/fixtures/peers.js';
+import { listen, type Listener } from '../../lib/transport/index.js';
+import { PeerConnection } from '../../lib/peer/connection.js';
 
 const COMMON = 5;
 const BRANCH_A = 20;
@@ -112,4 +114,72 @@ t.test('two bcash nodes mine separate branches (20 and 25 past a common ancestor
       `(${reorg.disconnected[0]!.height}..${reorg.disconnected.at(-1)!.height}); connected ${reorg.connected.length} ` +
       `(${reorg.connected[0]!.height}..${reorg.connected.at(-1)!.height}); new tip ${toDisplayHex(tree.best.hash)}`,
   );
+});
+
+t.test('a silent sync peer on loopback is dropped and replaced by the real node within 35 s (default 30 s deadline)', { timeout: 120_000 }, async (t) => {
+  let node: RegtestNode | undefined;
+  let listener: Listener | undefined;
+  let manager: Manager | undefined;
+  let follower: HeaderFollower | undefined;
+  const silentPeers: PeerConnection[] = [];
+  t.teardown(async () => {
+    follower?.stop();
+    await manager?.stop();
+    await listener?.close({ destroyConnections: true });
+    await Promise.all(silentPeers.map((p) => p.close()));
+    await node?.stop();
+  });
+  node = await startRegtestNode();
+  const mined = await node.mine(30);
+  // A peer that completes the handshake, claims height 1000, answers pings, and never answers getheaders.
+  let askedAt: number | undefined;
+  listener = await listen({ host: '127.0.0.1', port: 0 }, (socket) => {
+    socket.on('error', () => {});
+    const peer = new PeerConnection(socket, {
+      network: regtest,
+      direction: 'inbound',
+      userAgentPolicy: ACCEPT_ANY_UA,
+      startHeight: 1000,
+      selfNonces: new Set(),
+      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+    });
+    peer.on('getheaders', () => (askedAt ??= Date.now()));
+    silentPeers.push(peer);
+  });
+
+  const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
+  manager = new Manager({
+    network: regtest,
+    outbound: 0,
+    discover: false,
+    feelerIntervalMs: 0,
+    peers: [`127.0.0.1:${listener.address.port}`],
+    manualBackoff: { minMs: 60_000, maxMs: 60_000 },
+    peerOptions: { userAgentPolicy: ACCEPT_ANY_UA },
+  });
+  follower = new HeaderFollower({ manager, tree });
+  let droppedAt: number | undefined;
+  let dropReason = '';
+  follower.on('drop', (d) => {
+    droppedAt ??= Date.now();
+    dropReason ||= d.reason;
+  });
+  let tipAt: number | undefined;
+  follower.on('tip', (e) => {
+    if (e.height === 30) tipAt ??= Date.now();
+  });
+  follower.start();
+  await manager.start();
+  await waitUntil(() => askedAt !== undefined, 20_000, 'the silent peer to be asked as sync peer');
+  t.ok(follower.sync.currentSyncPeer, 'the silent peer is the sync peer');
+  manager.addManualPeer(`127.0.0.1:${node.p2pPort}`);
+  await waitUntil(() => tipAt !== undefined, 60_000, 'the real node to take over');
+  t.ok(droppedAt !== undefined, 'the silent peer was dropped');
+  t.match(dropReason, /no headers reply within 30000 ms/);
+  const replacedMs = tipAt! - askedAt!;
+  t.ok(replacedMs <= 35_000, `synced from the other peer ${replacedMs} ms after the silent peer was asked`);
+  t.ok(droppedAt! - askedAt! >= 30_000, 'not before the deadline');
+  t.equal(toDisplayHex(tree.best.hash), mined.at(-1));
+  t.ok(silentPeers.every((p) => p.state === 'closed' || p.closeReason !== undefined), 'the silent peer saw its connection closed');
+  t.comment(`silent sync peer: dropped after ${droppedAt! - askedAt!} ms, headers from the replacement after ${replacedMs} ms (real time)`);
 });
