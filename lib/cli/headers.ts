@@ -10,11 +10,12 @@ import { CliError, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parse
 import { createManager, sessionOptionsFrom, watchForNoPeers, type SessionOptions } from './session.js';
 import { peerLabel } from './connect-events.js';
 
-export const HEADERS_USAGE = `usage: bsv-wire headers [--to HEIGHT|tip] [--follow] [--out FILE] [options]
+export const HEADERS_USAGE = `usage: bsv-wire headers --to HEIGHT|tip [--follow] [--out FILE] [options]
+       bsv-wire headers --follow [options]
   Syncs block headers into the header store of the data directory (headers.dat, headers.idx) from the
   peers of the network, each header checked by the consensus rules (linkage, proof of work, difficulty,
   timestamps, versions, checkpoints). A second run resumes where the store stopped.
-  --to HEIGHT|tip    stop at this height, or at the peers' tip (default: tip)
+  --to HEIGHT|tip    stop at this height, or at the peers' tip (with --follow: default tip)
   --follow           once there, keep following new blocks and reorgs until Ctrl-C
   --out FILE         also write the best chain's raw 80-byte headers (genesis excluded, height 1 first)
   --timeout SECONDS  give up when not done after this long (with --follow: stop after this long)
@@ -84,6 +85,8 @@ async function exportHeaders(store: HeaderStore, height: number, file: string): 
 
 export async function runHeaders(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(args, OPTIONS);
+  // --to is required (a bare `headers` is a usage error, as before); --follow alone means "to the tip, then follow".
+  if (values.to === undefined && values.follow !== true) throw new CliError('--to HEIGHT|tip is required', 2);
   const to = values.to ?? 'tip';
   const targetHeight = to === 'tip' ? undefined : /^[0-9]{1,9}$/.test(to) ? Number(to) : NaN;
   if (Number.isNaN(targetHeight)) throw new CliError(`--to: expected a height or "tip", got ${JSON.stringify(to)}`, 2);

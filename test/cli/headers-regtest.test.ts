@@ -6,6 +6,13 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
 import { jsonEvents, runCli, startCli, tempDir } from './fixtures/run-cli.js';
+import { syntheticChain, regtestGenesisHash } from '../helpers/synthetic-headers.js';
+import { regtest } from '../../lib/networks.js';
+import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
+import { PeerConnection } from '../../lib/peer/connection.js';
+import { listen, type Listener } from '../../lib/transport/index.js';
+import { toDisplayHex } from '../../lib/hash.js';
+import type { Message } from '../../lib/messages/index.js';
 
 let node: RegtestNode;
 let peer = '';
@@ -42,7 +49,7 @@ t.test('headers: --to, resume from the store, --out, --to past the tip, plain ou
   t.equal(statSync(file).size, tip1 * 80);
 
   const fresh = tempDir(t);
-  const plain = await runCli(['headers', '--network', 'regtest', '--peer', peer, '--datadir', fresh]);
+  const plain = await runCli(['headers', '--network', 'regtest', '--peer', peer, '--to', 'tip', '--datadir', fresh]);
   t.equal(plain.code, 0, plain.stderr);
   t.match(plain.stdout, new RegExp(`synced ${tip1} headers to height ${tip1} \\(${await hashAt(tip1)}\\) in \\S+, \\d+ headers/s, consensus rules checked`));
   t.notMatch(plain.stdout, /\x1b\[/, 'no terminal escapes when piped');
@@ -135,4 +142,57 @@ t.test('connect labels an inv-announced tip with its chain height when two block
   for (const e of jsonEvents(result.stdout).filter((e) => e.event === 'block')) {
     t.equal(e.height, (await node.rpc('getblockheader', [e.hash, true]) as { height: number }).height, `block ${e.hash} at its chain height`);
   }
+});
+
+t.test('connect places a tip announced only by inv (two blocks at once) at its chain height, not last height + 1', async (t) => {
+  // A loopback peer (lib's PeerConnection) with a valid regtest chain: it answers getheaders from its chain,
+  // and announces new blocks only by one inv of the tip, as a BSV node does when it mines two blocks fast.
+  let chain = syntheticChain(10, 7);
+  const heightOf = new Map<string, number>([[regtestGenesisHash.toString('hex'), 0]]);
+  chain.forEach((h, i) => heightOf.set(h.hash.toString('hex'), i + 1));
+  const peers: PeerConnection[] = [];
+  let served = 0;
+  t.teardown(async () => {
+    await Promise.all(peers.map((p) => p.close()));
+    await listener?.close({ destroyConnections: true });
+  });
+  let listener: Listener | undefined;
+  listener = await listen({ host: '127.0.0.1', port: 0 }, (socket) => {
+    socket.on('error', () => {});
+    const peer = new PeerConnection(socket, {
+      network: regtest,
+      direction: 'inbound',
+      userAgentPolicy: ACCEPT_ANY_UA,
+      startHeight: chain.length,
+      selfNonces: new Set(),
+      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+    });
+    peer.on('getheaders', (m) => {
+      const from = m.locator.map((h) => heightOf.get(h.toString('hex'))).find((h) => h !== undefined) ?? 0;
+      const headers = chain.slice(from, from + 2000).map((h) => ({ ...h.header, txCount: 0 }));
+      served = Math.max(served, from + headers.length);
+      peer.send({ command: 'headers', headers } as Message);
+    });
+    peers.push(peer);
+  });
+  const dir = tempDir(t);
+  const run = startCli(['connect', '--network', 'regtest', '--peer', `127.0.0.1:${listener.address.port}`, '--datadir', dir, '--json'], { killAfterMs: 60_000 });
+  t.teardown(() => run.child.kill('SIGKILL'));
+  await run.waitForLine((l) => l.includes('"event":"handshake"'), 20_000, 'handshake');
+  const deadline = Date.now() + 20_000;
+  while (served < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.equal(served, 10, 'connect synced the 10 headers');
+  await new Promise((r) => setTimeout(r, 500));
+
+  const two = syntheticChain(2, 8, { hash: chain.at(-1)!.hash, time: chain.at(-1)!.header.timestamp });
+  chain = [...chain, ...two];
+  two.forEach((h, i) => heightOf.set(h.hash.toString('hex'), 11 + i));
+  const tip = toDisplayHex(two[1]!.hash);
+  peers[0]!.send({ command: 'inv', inventory: [{ type: 2, hash: two[1]!.hash }] } as Message);
+  const line = await run.waitForLine((l) => l.includes('"event":"block"') && l.includes(tip), 20_000, 'the inv-announced tip');
+  t.match(JSON.parse(line), { event: 'block', hash: tip, height: 12 }, 'height 12 from the header chain (the old guess was 11)');
+  run.child.kill('SIGINT');
+  const result = await run.done;
+  t.equal(result.code, 0, result.stderr);
+  t.notOk(jsonEvents(result.stdout).some((e) => e.event === 'block' && e.height === 11 && e.hash === tip), 'never labelled 11');
 });
