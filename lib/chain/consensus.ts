@@ -23,7 +23,10 @@ export interface ConsensusParams {
   readonly allowMinDifficultyBlocks: boolean;
   /** fPowNoRetargeting: every header repeats its parent's bits. */
   readonly noRetargeting: boolean;
-  /** First height of the August 2017 fork; the EDA runs from here until the DAA. */
+  /**
+   * First height of the August 2017 fork (UAHF). Informational: the node's EDA code is not gated on it but runs at
+   * every height before the DAA (it first fired at mainnet 478577).
+   */
   readonly uahfHeight: number;
   /** The per-block DAA sets the bits of every header whose parent is at this height or above. */
   readonly daaHeight: number;

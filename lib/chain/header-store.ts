@@ -322,14 +322,14 @@ export class HeaderStore {
     const { records, headers } = this.tree.recordsFrom(from);
     const n = to - from;
     const headerBytes = headers.subarray(0, n * BLOCK_HEADER_SIZE);
+    // Headers first: an index record never points at header bytes that were not written before it.
+    writeFully(this.dat, headerBytes, FILE_HEADER_SIZE + from * BLOCK_HEADER_SIZE);
     const recordBytes = Buffer.from(records.subarray(0, n * TREE_RECORD_SIZE)); // a copy: the checksums go in it
     for (let i = 0; i < n; i++) {
       const at = i * TREE_RECORD_SIZE;
       const check = crc32(recordBytes.subarray(at, at + CHECKED_BYTES), crc32(headerBytes.subarray(i * BLOCK_HEADER_SIZE, (i + 1) * BLOCK_HEADER_SIZE)));
       recordBytes.writeUInt32LE(check, at + TREE_RECORD_CHECK_OFFSET);
     }
-    // Headers first: an index record never points at header bytes that were not written before it.
-    writeFully(this.dat, headerBytes, FILE_HEADER_SIZE + from * BLOCK_HEADER_SIZE);
     writeFully(this.idx, recordBytes, FILE_HEADER_SIZE + from * TREE_RECORD_SIZE);
     this.dat.size = FILE_HEADER_SIZE + to * BLOCK_HEADER_SIZE;
     this.idx.size = FILE_HEADER_SIZE + to * TREE_RECORD_SIZE;

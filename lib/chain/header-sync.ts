@@ -3,7 +3,8 @@
 // scores and disconnects come out, chain events are emitted. The shell (header-follower.ts) ties it to
 // a Manager and a timer.
 import { EventEmitter } from 'eventemitter3';
-import { blockHash, type BlockHeader } from '../messages/block-header.js';
+import type { BlockHeader } from '../messages/block-header.js';
+import { sha256d } from '../hash.js';
 import { isHeadersReply } from '../peer/headers-reply.js';
 import type { ChainView, HeaderEntry, Reorg } from './types.js';
 
@@ -114,6 +115,18 @@ interface PeerSync {
 }
 
 const ZERO_HASH = Buffer.alloc(32);
+const headerScratch = Buffer.alloc(80);
+
+/** A header's hash (wire order), serialised into one reused buffer: the sync hashes every header it is sent. */
+function headerHash(h: BlockHeader): Buffer {
+  headerScratch.writeInt32LE(h.version, 0);
+  h.prevBlock.copy(headerScratch, 4, 0, 32);
+  h.merkleRoot.copy(headerScratch, 36, 0, 32);
+  headerScratch.writeUInt32LE(h.timestamp, 68);
+  headerScratch.writeUInt32LE(h.bits, 72);
+  headerScratch.writeUInt32LE(h.nonce, 76);
+  return sha256d(headerScratch);
+}
 
 /**
  * Headers-first sync from one peer, then every peer's announcements; the best chain is the one with
@@ -238,7 +251,7 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
       if (isReply) this.afterReply(peer, request!, 0, now);
       return;
     }
-    const hashes = headers.map((h) => blockHash(h));
+    const hashes = headers.map(headerHash);
     for (let i = 1; i < headers.length; i++) {
       if (!headers[i]!.prevBlock.equals(hashes[i - 1]!)) {
         this.punish(peer, 'non-continuous-headers', `header ${i} does not follow header ${i - 1}`);
@@ -276,9 +289,8 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
     const nowSeconds = Math.floor(now / 1000);
     for (let i = 0; i < headers.length; i++) {
       const hash = hashes[i]!;
-      const known = this.tree.get(hash);
-      if (known) {
-        last = known;
+      if (this.tree.has(hash)) {
+        last = this.tree.get(hash);
         continue;
       }
       const header = headers[i]!;

@@ -2,7 +2,7 @@
 // and the walks a reorg needs. Pure: no I/O. Columnar, so that 1,000,000 headers load from a file in
 // one read and cost ~70 bytes each: fixed 68-byte records in one buffer (the same bytes the header
 // store keeps on disk), an open-addressing hash index over them, and HeaderEntry objects made on demand.
-import { BLOCK_HEADER_SIZE, blockHash, encodeBlockHeader, decodeBlockHeader, type BlockHeader } from '../messages/block-header.js';
+import { BLOCK_HEADER_SIZE, blockHash, decodeBlockHeader, type BlockHeader } from '../messages/block-header.js';
 import { toDisplayHex } from '../hash.js';
 import type { ChainView, HeaderEntry, Reorg } from './types.js';
 import { blockWork } from './work.js';
@@ -64,6 +64,14 @@ export interface LocatorOptions {
 }
 
 const EMPTY = 0; // slot value: slots hold record index + 1
+/** The hash index is rebuilt larger once this share of its slots is taken. */
+const MAX_LOAD = 0.6;
+/** Slots per bucket when the index is built in bucket order (4 KiB of slots: the writes stay in cache). */
+const BUCKET_SLOTS = 1024;
+
+function slotsFor(records: number): number {
+  return ceilPow2(Math.ceil(records / MAX_LOAD) + 1);
+}
 
 function ceilPow2(n: number): number {
   let p = 16;
@@ -78,12 +86,18 @@ export class HeaderTree {
   /** Record index of the best chain's header at each height. */
   private bestAt: Int32Array;
   private bestIndex = 0;
+  /** Open addressing, linear probing, keyed by the hash's first word: record index + 1 per slot. */
   private slots: Uint32Array;
+  /** The first hash word of each slot's record, so probing never touches the records themselves. */
+  private keys: Uint32Array;
   private readonly leaves = new Set<number>();
   /** 80-byte headers of records at or above headersBase (those inserted in memory). */
   private headerBytes: Buffer;
   private readonly headersBase: number;
   private readonly workCache = new Map<number, bigint>();
+  /** The last appended record and its chain work: in a sync the next header's parent, saving a bigint read. */
+  private lastIndex = -1;
+  private lastWork = 0n;
 
   private constructor(
     records: Uint32Array,
@@ -95,7 +109,8 @@ export class HeaderTree {
     this.records = records;
     this.heights = new Int32Array(capacity);
     this.bestAt = new Int32Array(capacity);
-    this.slots = new Uint32Array(ceilPow2(capacity * 2));
+    this.slots = new Uint32Array(slotsFor(capacity));
+    this.keys = new Uint32Array(this.slots.length);
     this.headersBase = headersBase;
     this.headerBytes = Buffer.alloc(Math.max(16, capacity - headersBase) * BLOCK_HEADER_SIZE);
   }
@@ -177,13 +192,19 @@ export class HeaderTree {
    * chain work; the best tip moves only to strictly more work. Consensus rules are the caller's business.
    */
   insert(header: BlockHeader, hash: Buffer): TreeEntry {
+    if (hash.length !== 32 || header.prevBlock.length !== 32 || header.merkleRoot.length !== 32) {
+      throw new TypeError('a header hash, previous block and merkle root are 32 bytes each');
+    }
     const known = this.indexOf(hash);
     if (known >= 0) return this.entry(known);
     const parent = this.indexOf(header.prevBlock);
     if (parent < 0) {
       throw new HeaderTreeError('unknown-parent', `header ${toDisplayHex(hash)}: previous block ${toDisplayHex(header.prevBlock)} is not known`, hash);
     }
-    return this.entry(this.append(header, hash, parent));
+    const index = this.append(header, hash, parent);
+    // Built from what is at hand (no reads back, no bigint from limbs): the hot path of a sync.
+    return new TreeHeaderEntry(this, index, Buffer.from(hash), Buffer.from(header.prevBlock), this.heights[index], header.version, header.timestamp >>> 0, header.bits >>> 0, this.lastWork);
+
   }
 
   /** The ancestors of `tip` (default: the best tip), by height. */
@@ -270,7 +291,7 @@ export class HeaderTree {
 
   /** Memory held by the tree's arrays, in bytes (for reports and benchmarks). */
   get memoryBytes(): number {
-    return this.records.byteLength + this.heights.byteLength + this.bestAt.byteLength + this.slots.byteLength + this.headerBytes.length;
+    return this.records.byteLength + this.heights.byteLength + this.bestAt.byteLength + this.slots.byteLength + this.keys.byteLength + this.headerBytes.length;
   }
 
   /**
@@ -289,7 +310,7 @@ export class HeaderTree {
   // ---- internals ----
 
   private entry(index: number): TreeEntry {
-    return new TreeHeaderEntry(this, index);
+    return new TreeHeaderEntry(this, index, this.hashAt(index), this.prevHashAt(index), this.heights[index], this.versionAt(index), this.timeAt(index), this.bitsAt(index), this.workAt(index));
   }
 
   /** @internal */ hashAt(index: number): Buffer {
@@ -339,7 +360,7 @@ export class HeaderTree {
 
   /** The record index of an entry (its own index when it is one of ours, else by hash); throws when unknown. */
   private resolve(entry: HeaderEntry): number {
-    if (entry instanceof TreeHeaderEntry && owners.get(entry) === this) return entry.index;
+    if (TreeHeaderEntry.madeBy(entry, this)) return entry.index;
     return this.indexOf(entry.hash);
   }
 
@@ -356,8 +377,7 @@ export class HeaderTree {
     for (let slot = w0 & mask; ; slot = (slot + 1) & mask) {
       const held = this.slots[slot];
       if (held === EMPTY) return -1;
-      const index = held - 1;
-      if (this.records[index * WORDS] === w0 && this.sameHash(index, hash)) return index;
+      if (this.keys[slot] === w0 && this.sameHash(held - 1, hash)) return held - 1;
     }
   }
 
@@ -367,17 +387,22 @@ export class HeaderTree {
     return true;
   }
 
-  /** Same hash as an existing record? (For loading, where the new record's hash is already in the array.) */
-  private findRecordHash(index: number): number {
+  /** Puts record `index` into the hash index; returns the index of a record with the same hash instead, if any. */
+  private place(index: number, w0 = this.records[index * WORDS]): number {
     const mask = this.slots.length - 1;
     const base = index * WORDS;
     const r = this.records;
-    for (let slot = r[base] & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = w0 & mask; ; slot = (slot + 1) & mask) {
       const held = this.slots[slot];
-      if (held === EMPTY) return ~slot;
+      if (held === EMPTY) {
+        this.slots[slot] = index + 1;
+        this.keys[slot] = w0;
+        return -1;
+      }
+      if (this.keys[slot] !== w0) continue;
       const other = (held - 1) * WORDS;
       if (
-        r[other] === r[base] && r[other + 1] === r[base + 1] && r[other + 2] === r[base + 2] && r[other + 3] === r[base + 3] &&
+        r[other + 1] === r[base + 1] && r[other + 2] === r[base + 2] && r[other + 3] === r[base + 3] &&
         r[other + 4] === r[base + 4] && r[other + 5] === r[base + 5] && r[other + 6] === r[base + 6] && r[other + 7] === r[base + 7]
       ) {
         return held - 1;
@@ -385,27 +410,80 @@ export class HeaderTree {
     }
   }
 
+  /**
+   * Indexes records 0..count-1 afresh. Inserting them in the order of their home slots (a counting sort by
+   * bucket first) keeps the table's writes close together: in record order every insert is a cache miss, which
+   * was most of the time of opening a million headers. Returns the first record that repeats an earlier hash, or -1.
+   */
+  private buildIndex(count: number): number {
+    this.slots.fill(EMPTY);
+    const mask = this.slots.length - 1;
+    const shift = Math.log2(Math.min(BUCKET_SLOTS, this.slots.length));
+    const buckets = (mask >>> shift) + 1;
+    const starts = new Uint32Array(buckets + 1);
+    const r = this.records;
+    for (let i = 0; i < count; i++) starts[((r[i * WORDS] & mask) >>> shift) + 1]++;
+    for (let b = 0; b < buckets; b++) starts[b + 1] += starts[b];
+    // Each record's first hash word travels with it, so placing it reads no record (they are far apart in memory).
+    const order = new Uint32Array(count);
+    const orderKeys = new Uint32Array(count);
+    for (let i = 0; i < count; i++) {
+      const w0 = r[i * WORDS];
+      const at = starts[(w0 & mask) >>> shift]++;
+      order[at] = i;
+      orderKeys[at] = w0;
+    }
+    let firstRepeat = -1;
+    for (let k = 0; k < count; k++) {
+      const i = order[k];
+      const other = this.place(i, orderKeys[k]);
+      if (other >= 0) {
+        const later = Math.max(i, other);
+        if (firstRepeat < 0 || later < firstRepeat) firstRepeat = later;
+      }
+    }
+    return firstRepeat;
+  }
+
   /** Indexes the first `count` records in place; stops at the first that breaks the structure. */
   private adopt(count: number): string | undefined {
-    const r = this.records;
-    const heights = this.heights;
+    let problem: string | undefined;
+    for (;;) {
+      const structural = this.link(count);
+      if (structural) {
+        problem = structural.problem;
+        count = structural.at;
+      }
+      const repeat = this.buildIndex(count);
+      if (repeat < 0) break;
+      problem = `record ${repeat}: repeats the hash of an earlier record`;
+      count = repeat;
+    }
+    this.count = count;
     const hasChild = new Uint8Array(count);
+    const r = this.records;
     let best = 0;
-    for (let i = 0; i < count; i++) {
-      const base = i * WORDS;
-      const parent = r[base + W_PARENT];
-      if (i === 0 ? parent !== NO_PARENT : parent >= i) return `record ${i}: parent ${parent === NO_PARENT ? 'none' : parent} does not come before it`;
-      const found = this.findRecordHash(i);
-      if (found >= 0) return `record ${i}: repeats the hash of record ${found}`;
-      if (i > 0 && this.compareWork(i, parent) < 0) return `record ${i}: less chain work than its parent`;
-      this.slots[~found] = i + 1;
-      heights[i] = i === 0 ? 0 : heights[parent] + 1;
-      if (i > 0) hasChild[parent] = 1;
+    for (let i = 1; i < count; i++) {
+      hasChild[r[i * WORDS + W_PARENT]] = 1;
       if (this.compareWork(i, best) > 0) best = i;
-      this.count = i + 1;
     }
     for (let i = 0; i < count; i++) if (hasChild[i] === 0) this.leaves.add(i);
     this.setBest(best);
+    return problem;
+  }
+
+  /** Heights of records 0..count-1 from their parents; the first record whose parent is not before it, or that has less work than its parent, ends the chain. */
+  private link(count: number): { at: number; problem: string } | undefined {
+    const r = this.records;
+    const heights = this.heights;
+    for (let i = 0; i < count; i++) {
+      const parent = r[i * WORDS + W_PARENT];
+      if (i === 0 ? parent !== NO_PARENT : parent >= i) {
+        return { at: i, problem: `record ${i}: parent ${parent === NO_PARENT ? 'none' : parent} does not come before it` };
+      }
+      if (i > 0 && this.compareWork(i, parent) < 0) return { at: i, problem: `record ${i}: less chain work than its parent` };
+      heights[i] = i === 0 ? 0 : heights[parent] + 1;
+    }
     return undefined;
   }
 
@@ -420,15 +498,24 @@ export class HeaderTree {
     r[base + W_TIME] = header.timestamp >>> 0;
     r[base + W_BITS] = header.bits >>> 0;
     let work = this.workOf(header.bits);
-    if (parent !== NO_PARENT) work += this.workAt(parent);
+    if (parent !== NO_PARENT) work += parent === this.lastIndex ? this.lastWork : this.workAt(parent);
     if (work > WORK_MAX) work = WORK_MAX;
     for (let limb = 0; limb < 4; limb++) r[base + W_WORK + limb] = Number((work >> BigInt(32 * limb)) & 0xffffffffn);
     r[base + WORDS - 1] = 0;
-    encodeBlockHeader(header).copy(this.headerBytes, (index - this.headersBase) * BLOCK_HEADER_SIZE);
+    const at = (index - this.headersBase) * BLOCK_HEADER_SIZE;
+    const bytes = this.headerBytes;
+    bytes.writeInt32LE(header.version | 0, at);
+    header.prevBlock.copy(bytes, at + 4, 0, 32);
+    header.merkleRoot.copy(bytes, at + 36, 0, 32);
+    bytes.writeUInt32LE(header.timestamp >>> 0, at + 68);
+    bytes.writeUInt32LE(header.bits >>> 0, at + 72);
+    bytes.writeUInt32LE(header.nonce >>> 0, at + 76);
+    this.lastIndex = index;
+    this.lastWork = work;
     this.heights[index] = parent === NO_PARENT ? 0 : this.heights[parent] + 1;
     this.count++;
-    if ((this.count - 1) * 2 >= this.slots.length) this.rehash();
-    else this.slots[~this.findRecordHash(index)] = index + 1;
+    if (this.count > this.slots.length * MAX_LOAD) this.rehash();
+    else this.place(index);
     if (parent !== NO_PARENT) this.leaves.delete(parent);
     this.leaves.add(index);
     if (index === 0 || this.compareWork(index, this.bestIndex) > 0) this.setBest(index);
@@ -484,35 +571,32 @@ export class HeaderTree {
   }
 
   private rehash(): void {
-    this.slots = new Uint32Array(ceilPow2(this.count * 4));
-    for (let i = 0; i < this.count; i++) this.slots[~this.findRecordHash(i)] = i + 1;
+    this.slots = new Uint32Array(slotsFor(this.count * 2));
+    this.keys = new Uint32Array(this.slots.length);
+    this.buildIndex(this.count);
   }
 }
 
-/** Which tree made an entry (kept off the entry itself, so it prints and serialises as plain data). */
-const owners = new WeakMap<TreeHeaderEntry, HeaderTree>();
-
 /** A HeaderEntry read from the tree's columns when it is made. */
 class TreeHeaderEntry implements TreeEntry {
-  readonly hash: Buffer;
-  readonly prevHash: Buffer;
-  readonly height: number;
-  readonly version: number;
-  readonly time: number;
-  readonly bits: number;
-  readonly chainWork: bigint;
+  /** Which tree made it (a private field: entries print and serialise as plain data). */
+  readonly #tree: HeaderTree;
 
   constructor(
     tree: HeaderTree,
     readonly index: number,
+    readonly hash: Buffer,
+    readonly prevHash: Buffer,
+    readonly height: number,
+    readonly version: number,
+    readonly time: number,
+    readonly bits: number,
+    readonly chainWork: bigint,
   ) {
-    this.hash = tree.hashAt(index);
-    this.prevHash = tree.prevHashAt(index);
-    this.height = tree.heightAt(index);
-    this.version = tree.versionAt(index);
-    this.time = tree.timeAt(index);
-    this.bits = tree.bitsAt(index);
-    this.chainWork = tree.workAt(index);
-    owners.set(this, tree);
+    this.#tree = tree;
+  }
+
+  static madeBy(entry: HeaderEntry, tree: HeaderTree): entry is TreeHeaderEntry {
+    return entry instanceof TreeHeaderEntry && entry.#tree === tree;
   }
 }

@@ -1,13 +1,13 @@
 // Header validation as the BSV node applies it when it accepts a header (AcceptBlockHeader in
 // src/validation.cpp): proof of work (CheckBlockHeader), checkpoints (CheckIndexAgainstCheckpoint), then
 // expected bits, timestamps and version (ContextualCheckBlockHeader). The difficulty rules follow
-// src/pow.cpp. Pure functions of the header, its parent's branch and the clock; no I/O, no state but a
-// one-entry memo that only saves time.
+// src/pow.cpp. Pure functions of the header, its parent's branch and the clock; no I/O, no state but two
+// one-entry memos that only save time.
 import type { BlockHeader } from '../messages/block-header.js';
 import { toDisplayHex } from '../hash.js';
 import type { ConsensusParams } from './consensus.js';
 import type { ChainView, HeaderEntry } from './types.js';
-import { bitsFromTarget, targetFromBits } from './work.js';
+import { targetFromBits } from './work.js';
 
 /** Why a header was refused; the strings are the node's reject reasons where it has one. */
 export type HeaderRejectReason =
@@ -71,6 +71,12 @@ export interface CheckHeaderOptions {
   readonly lastCheckpointHeight?: number;
 }
 
+function ancestor(view: ChainView, height: number): HeaderEntry {
+  const entry = view.at(height);
+  if (entry === undefined) throw new RangeError(`chain view of tip ${view.tip.height} has no ancestor at height ${height}`);
+  return entry;
+}
+
 // Scratch space for median-time-past: no allocation per header.
 const mtpScratch = new Float64Array(11);
 
@@ -78,10 +84,8 @@ const mtpScratch = new Float64Array(11);
 function medianTimePastAt(view: ChainView, height: number, span = 11): number {
   let n = 0;
   for (let h = height; h >= 0 && n < span; h--) {
-    const entry = view.at(h);
-    if (entry === undefined) break;
     // Insertion sort as we go: at most 11 elements.
-    const time = entry.time;
+    const time = ancestor(view, h).time;
     let i = n++;
     while (i > 0 && mtpScratch[i - 1] > time) {
       mtpScratch[i] = mtpScratch[i - 1];
@@ -92,18 +96,28 @@ function medianTimePastAt(view: ChainView, height: number, span = 11): number {
   return mtpScratch[n >>> 1];
 }
 
-/** Median time past of a branch's tip: the median of its last 11 timestamps (fewer near genesis). */
+/** Median time past of a branch's tip: the median of its last 11 timestamps (fewer near genesis); RangeError if the view lacks one. */
 export function medianTimePast(view: ChainView): number {
   return medianTimePastAt(view, view.tip.height);
 }
 
-function ancestor(view: ChainView, height: number): HeaderEntry {
-  const entry = view.at(height);
-  if (entry === undefined) throw new RangeError(`chain view of tip ${view.tip.height} has no ancestor at height ${height}`);
-  return entry;
-}
+const TWO_256 = 1n << 256n;
+const MASK_256 = TWO_256 - 1n;
 
-const MASK_256 = (1n << 256n) - 1n;
+/**
+ * The compact form of a target, as arith_uint256::GetCompact writes it; the same result as work.ts's
+ * bitsFromTarget with one shift instead of a byte-by-byte loop (this runs once per header under the DAA).
+ */
+export function compactOf(target: bigint): number {
+  if (target <= 0n) return 0;
+  let size = (target.toString(16).length + 1) >>> 1;
+  let mantissa = size <= 3 ? Number(target) * 2 ** (8 * (3 - size)) : Number(target >> BigInt(8 * (size - 3)));
+  if (mantissa & 0x00800000) {
+    mantissa >>>= 8;
+    size++;
+  }
+  return (mantissa | (size << 24)) >>> 0;
+}
 
 /** The original retarget (CalculateNextWorkRequired): parent's target × actual / expected timespan, clamped to 4x. */
 export function calculateNextWorkRequired(params: ConsensusParams, parent: HeaderEntry, firstBlockTime: number): number {
@@ -115,7 +129,7 @@ export function calculateNextWorkRequired(params: ConsensusParams, parent: Heade
   // arith_uint256 arithmetic: the product wraps at 2^256.
   let target = (((targetFromBits(parent.bits) ?? 0n) * BigInt(actual)) & MASK_256) / BigInt(params.targetTimespan);
   if (target > params.powLimit) target = params.powLimit;
-  return bitsFromTarget(target);
+  return compactOf(target);
 }
 
 // One-entry memo for testnet's walk back over minimum-difficulty headers: a long run of them would
@@ -156,7 +170,7 @@ function nextEdaWorkRequired(params: ConsensusParams, parent: ChainView, newHead
   let target = targetFromBits(bits) ?? 0n;
   target += target >> 2n;
   if (target > params.powLimit) target = params.powLimit;
-  return bitsFromTarget(target);
+  return compactOf(target);
 }
 
 /** Of a header and its two parents, the one with the median timestamp (GetSuitableBlock). */
@@ -185,9 +199,9 @@ function nextCashWorkRequired(params: ConsensusParams, parent: ChainView, newHea
   work /= BigInt(timespan);
   if (work === 0n) return params.powLimitBits;
   // T = 2^256 / W - 1, computed as (2^256 - W) / W.
-  const target = ((1n << 256n) - work) / work;
+  const target = (TWO_256 - work) / work;
   if (target > params.powLimit) return params.powLimitBits;
-  return bitsFromTarget(target);
+  return compactOf(target);
 }
 
 /** The bits a header must carry after `parent`'s tip (GetNextWorkRequired). */
@@ -251,6 +265,9 @@ function checkpointsInWireOrder(params: ConsensusParams): ReadonlyMap<number, Bu
  * expected bits, median time past, future limit, version. Returns the first failure, or undefined when
  * the header is valid. `hash` is the header's wire-order hash (computed once by the caller);
  * `nowSeconds` is the caller's network-adjusted clock (the node's GetAdjustedTime).
+ *
+ * The view must answer at() for every ancestor the rules look at (up to 2016 back at a retarget, 146 under the
+ * DAA, 16 for the EDA's medians); a missing one is the caller's bug and throws a RangeError.
  */
 export function checkHeader(
   params: ConsensusParams,

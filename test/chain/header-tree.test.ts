@@ -1,5 +1,5 @@
 import t from 'tap';
-import { HeaderTree, HeaderTreeError, type TreeEntry } from '../../lib/chain/header-tree.js';
+import { HeaderTree, HeaderTreeError, TREE_RECORD_SIZE, type TreeEntry } from '../../lib/chain/header-tree.js';
 import { blockWork } from '../../lib/chain/work.js';
 import { blockHash, type BlockHeader } from '../../lib/messages/block-header.js';
 import { toDisplayHex } from '../../lib/hash.js';
@@ -214,4 +214,52 @@ t.test('entries print as plain data', async (t) => {
   t.same(Object.keys(e).sort(), ['bits', 'chainWork', 'hash', 'height', 'index', 'prevHash', 'time', 'version']);
   const copy: BlockHeader | undefined = tree.header(e.hash);
   t.ok(copy);
+});
+
+t.test('fromRecords: a tree over stored records, in place; the first record that breaks the structure ends it', async (t) => {
+  const source = HeaderTree.fromGenesis(regtestGenesis);
+  const synth = syntheticChain(20, 50);
+  const chain = insertAll(source, synth);
+  insertAll(source, syntheticChain(3, 51, from(chain[9]!)));
+  const { records, headers } = source.recordsFrom(0);
+  const copy = (): Buffer => {
+    const b = Buffer.alloc(records.length + 10 * TREE_RECORD_SIZE);
+    records.copy(b);
+    return b;
+  };
+  const headerOf = (i: number): Buffer => headers.subarray(i * 80, i * 80 + 80);
+
+  const whole = HeaderTree.fromRecords(copy(), source.size, regtestGenesis.prevBlock, headerOf);
+  t.equal(whole.validCount, 24);
+  t.equal(whole.problem, undefined);
+  t.same(whole.tree.tips().map((e) => hex(e.hash)), source.tips().map((e) => hex(e.hash)));
+  t.same(whole.tree.header(chain[4]!.hash), synth[4]!.header, 'headers come from the source given');
+  t.equal(hex(whole.tree.best.hash), hex(source.best.hash));
+  const more = syntheticChain(15, 52, from(chain.at(-1)!));
+  insertAll(whole.tree, more); // past the spare room: the arrays grow
+  t.equal(whole.tree.size, 39);
+  t.equal(whole.tree.best.height, 35);
+  t.same(whole.tree.header(more[14]!.hash), more[14]!.header);
+
+  const repeated = copy();
+  records.copy(repeated, 12 * TREE_RECORD_SIZE, 5 * TREE_RECORD_SIZE, 5 * TREE_RECORD_SIZE + 32); // record 12 takes record 5's hash
+  const r1 = HeaderTree.fromRecords(repeated, source.size, regtestGenesis.prevBlock, headerOf);
+  t.equal(r1.validCount, 12);
+  t.match(r1.problem, /record 12: repeats the hash/);
+  t.equal(r1.tree.best.height, 11);
+  t.equal(r1.tree.tips().length, 1);
+
+  const badParent = copy();
+  badParent.writeUInt32LE(17, 15 * TREE_RECORD_SIZE + 32); // record 15's parent after it
+  const r2 = HeaderTree.fromRecords(badParent, source.size, regtestGenesis.prevBlock, headerOf);
+  t.equal(r2.validCount, 15);
+  t.match(r2.problem, /record 15: parent 17/);
+
+  const lessWork = copy();
+  lessWork.writeUInt32LE(0, 8 * TREE_RECORD_SIZE + 48); // record 8's chain work below its parent's
+  const r3 = HeaderTree.fromRecords(lessWork, source.size, regtestGenesis.prevBlock, headerOf);
+  t.equal(r3.validCount, 8);
+  t.match(r3.problem, /less chain work/);
+  t.ok(r3.tree.has(chain[6]!.hash));
+  t.notOk(r3.tree.has(chain[7]!.hash), 'nothing at or after the bad record is indexed');
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { consensusParams } from '../../lib/chain/consensus.js';
-import { checkGenesis, checkHeader, HeaderRuleError, medianTimePast, nextWorkRequired, calculateNextWorkRequired } from '../../lib/chain/rules.js';
+import { calculateNextWorkRequired, checkGenesis, checkHeader, checkProofOfWork, compactOf, HeaderRuleError, medianTimePast, nextWorkRequired } from '../../lib/chain/rules.js';
 import { bitsFromTarget, targetFromBits } from '../../lib/chain/work.js';
 import { blockHash, type BlockHeader } from '../../lib/messages/block-header.js';
 import { defineNetwork, mainnet, regtest, stn, testnet } from '../../lib/networks.js';
@@ -213,8 +213,10 @@ t.test('regtest: no retargeting, PoW, timestamps, versions', async (t) => {
   t.equal(badVersion?.misbehavior, 0);
   t.equal(refused(mineRegtest(view.tip.hash, time, 4).header), undefined, 'version 4 passes');
   const at1300 = chain.view(1299);
-  t.equal(checkHeader(REGTEST, mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 3).header, blockHash(mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 3).header), at1300, now), undefined, 'version 3 at 1300 passes');
-  t.equal(checkHeader(REGTEST, mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 2).header, mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 2).hash, at1300, now)?.reason, 'bad-version', 'version 2 at 1300 (after BIP66)');
+  const v3At1300 = mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 3);
+  t.equal(checkHeader(REGTEST, v3At1300.header, v3At1300.hash, at1300, now), undefined, 'version 3 at 1300 passes');
+  const v2At1300 = mineRegtest(at1300.tip.hash, at1300.tip.time + 600, 2);
+  t.equal(checkHeader(REGTEST, v2At1300.header, v2At1300.hash, at1300, now)?.reason, 'bad-version', 'version 2 at 1300 (after BIP66)');
   const at1200 = chain.view(1199);
   const v1 = mineRegtest(at1200.tip.hash, at1200.tip.time + 600, 1);
   t.equal(checkHeader(REGTEST, v1.header, v1.hash, at1200, now), undefined, 'version 1 before BIP66 passes (BIP34 never activates on regtest)');
@@ -242,4 +244,101 @@ t.test('checkpoints: a different header at a checkpoint height, and forks below 
   t.equal(fork?.reason, 'bad-fork-prior-to-checkpoint');
   t.equal(fork?.misbehavior, 100);
   t.equal(checkHeader(REGTEST, third.header, third.hash, chain.view(), 2e9, { lastCheckpointHeight: 3 }), undefined, 'at the checkpoint height itself is not below it');
+});
+
+t.test('EDA threshold: a median-time-past span of exactly 12 h triggers it, one second less does not', async (t) => {
+  const bits = bitsFromTarget(MAIN.powLimit >> 3n);
+  const build = (lastGap: number) => {
+    const chain = new ArrayChain(1000);
+    for (let i = 0; i < 30; i++) chain.pushSynthetic(1_500_000_000 + i * 600, bits);
+    // The span is time[tip-5] - time[tip-11]: the six gaps before tip-5 are slow, the five after are not.
+    for (let i = 0; i < 5; i++) chain.pushSynthetic(chain.tip.time + 7200, bits);
+    chain.pushSynthetic(chain.tip.time + lastGap, bits);
+    for (let i = 0; i < 5; i++) chain.pushSynthetic(chain.tip.time + 600, bits);
+    return chain;
+  };
+  const spanOf = (chain: ArrayChain) => medianTimePast(chain.view()) - medianTimePast(chain.view(chain.tip.height - 6));
+  const atThreshold = build(7200);
+  t.equal(spanOf(atThreshold), 12 * 3600);
+  const target = targetFromBits(bits)!;
+  t.equal(nextWorkRequired(MAIN, atThreshold.view(), 0), bitsFromTarget(target + (target >> 2n)), 'exactly 12 h: target +25%');
+  const below = build(7199);
+  t.equal(spanOf(below), 12 * 3600 - 1);
+  t.equal(nextWorkRequired(MAIN, below.view(), 0), bits, 'one second less: unchanged');
+});
+
+t.test('compactOf (the fast compact encoder) agrees with bitsFromTarget', async (t) => {
+  let seed = 12345;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed;
+  };
+  let checked = 0;
+  for (let bitsLength = 1; bitsLength <= 256; bitsLength++) {
+    for (let i = 0; i < 20; i++) {
+      let target = 1n;
+      for (let b = 1; b < bitsLength; b++) target = (target << 1n) | BigInt(random() & 1);
+      if (compactOf(target) !== bitsFromTarget(target)) t.fail(`target 0x${target.toString(16)}`);
+      checked++;
+    }
+  }
+  for (const target of [0n, 1n, 0x7fn, 0x80n, 0xffn, 0x7fffffn, 0x800000n, 0xffffffn, MAIN.powLimit, REGTEST.powLimit]) {
+    t.equal(compactOf(target), bitsFromTarget(target), `0x${target.toString(16)}`);
+  }
+  t.equal(checked, 5120);
+});
+
+t.test('testnet before the DAA: minimum difficulty after 20 minutes, then back to the last real bits', async (t) => {
+  const TEST = consensusParams(testnet);
+  const real = 0x1c0ffff0;
+  const build = (salt: number, realBits: number) => {
+    const chain = new ArrayChain(4040);
+    for (let i = 0; i < 10; i++) chain.pushSynthetic(1_400_000_000 + i * 600, realBits, salt);
+    for (let i = 0; i < 30; i++) chain.pushSynthetic(chain.tip.time + 1300, TEST.powLimitBits, salt);
+    return chain;
+  };
+  const a = build(1, real);
+  t.equal(nextWorkRequired(TEST, a.view(), a.tip.time + 1201), TEST.powLimitBits, 'more than 20 minutes: the limit');
+  t.equal(nextWorkRequired(TEST, a.view(), a.tip.time + 1200), real, 'at 20 minutes: the bits of the last header not mined at the limit');
+  // A second branch over the same heights with other bits: the walk's memo must not answer for the wrong branch.
+  const b = build(2, 0x1c0aaaaa);
+  t.equal(nextWorkRequired(TEST, b.view(), b.tip.time + 60), 0x1c0aaaaa, 'the other branch has its own last real bits');
+  t.equal(nextWorkRequired(TEST, a.view(), a.tip.time + 60), real, 'and the first branch still has its own');
+  t.equal(nextWorkRequired(TEST, a.view(a.tip.height - 3), 0), real, 'from an earlier tip of the same branch too');
+  t.equal(nextWorkRequired(consensusParams(mainnet), a.view(), a.tip.time + 1201), TEST.powLimitBits, 'mainnet keeps the parent bits (here the limit)');
+
+  // The walk stops at a period boundary: a minimum-difficulty header at a multiple of 2016 is taken as real.
+  const boundary = new ArrayChain(6040);
+  for (let i = 0; i < 5; i++) boundary.pushSynthetic(1_400_000_000 + i * 600, real);
+  for (let i = 0; i < 20; i++) boundary.pushSynthetic(boundary.tip.time + 1300, TEST.powLimitBits);
+  t.ok(boundary.view().at(6048)?.bits === TEST.powLimitBits);
+  t.equal(nextWorkRequired(TEST, boundary.view(), boundary.tip.time + 60), TEST.powLimitBits, 'the walk ends at height 6048 and takes its bits, as the node does');
+});
+
+t.test('stn parameters', async (t) => {
+  const STN = consensusParams(stn);
+  t.equal(STN.genesisHash, '000000000933ea01ad0ee984209779baaec3ced90fa3f408719526f8d77f4943');
+  t.equal(STN.uahfHeight, 15);
+  t.equal(STN.allowMinDifficultyBlocks, false);
+  t.equal(STN.checkpoints.get(11), '00000000e1ad0ed45011a4c7fe5afde3211b4bdcf60370234355338afbf70e2d');
+  t.equal(STN.checkpoints.size, 11, 'heights 0-2 and 4-11 (the node lists no 3)');
+});
+
+t.test('checkGenesis on the real mainnet genesis header', async (t) => {
+  const genesis: BlockHeader = { version: 1, prevBlock: Buffer.alloc(32), merkleRoot: GENESIS_MERKLE, timestamp: 1231006505, bits: 0x1d00ffff, nonce: 2083236893 };
+  const hash = blockHash(genesis);
+  t.equal(checkGenesis(MAIN, hash), undefined);
+  t.ok(checkProofOfWork(MAIN, hash, genesis.bits), 'it meets its own bits');
+  const wrong = checkGenesis(consensusParams(testnet), hash);
+  t.equal(wrong?.reason, 'bad-genesis');
+  t.equal(wrong?.height, 0);
+});
+
+t.test('a view without the ancestors the rules need is a caller bug: RangeError, never a silent pass', async (t) => {
+  const chain = new ArrayChain(4000);
+  for (let i = 0; i < 20; i++) chain.pushSynthetic(1_400_000_000 + i * 600, 0x1c0ffff0);
+  const header: BlockHeader = { version: 4, prevBlock: chain.tip.hash, merkleRoot: Buffer.alloc(32), timestamp: chain.tip.time + 600, bits: 0x1c0ffff0, nonce: 0 };
+  // Height 4020 under the DAA needs ancestors back to 3874, which this window does not hold.
+  t.throws(() => nextWorkRequired(consensusParams(mainnet, { daaHeight: 0 }), chain.view(), header.timestamp), RangeError);
+  t.throws(() => nextWorkRequired(MAIN, chain.view(4002), header.timestamp), RangeError, 'the EDA medians need 16 ancestors');
 });
