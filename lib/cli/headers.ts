@@ -50,7 +50,7 @@ export function reorgEvent(r: Reorg): Record<string, unknown> {
 }
 
 export function tipEvent(e: HeaderEntry): Record<string, unknown> {
-  return { event: 'tip', ...point(e), time: e.time, chainWork: e.chainWork.toString(16).padStart(64, '0') };
+  return { event: 'tip', ...point(e), blockTime: new Date(e.time * 1000).toISOString(), chainWork: e.chainWork.toString(16).padStart(64, '0') };
 }
 
 function progressBar(done: number, total: number, width = 30): string {

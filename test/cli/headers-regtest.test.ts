@@ -196,3 +196,21 @@ t.test('connect places a tip announced only by inv (two blocks at once) at its c
   t.equal(result.code, 0, result.stderr);
   t.notOk(jsonEvents(result.stdout).some((e) => e.event === 'block' && e.height === 11 && e.hash === tip), 'never labelled 11');
 });
+
+t.test('headers --follow resumed at the node tip keeps the node past the 30 s getheaders deadline (bcash stays silent when it has nothing newer)', async (t) => {
+  const dir = tempDir(t);
+  const first = await runCli(['headers', '--network', 'regtest', '--peer', peer, '--to', 'tip', '--datadir', dir]);
+  t.equal(first.code, 0, first.stderr);
+  const run = startCli(['headers', '--network', 'regtest', '--peer', peer, '--datadir', dir, '--follow', '--json'], { killAfterMs: 90_000 });
+  t.teardown(() => run.child.kill('SIGKILL'));
+  await run.waitForLine((l) => l.includes('"event":"following"'), 20_000, 'following');
+  await new Promise((r) => setTimeout(r, 33_000));
+  const [mined] = await node.mine(1);
+  await run.waitForLine((l) => l.includes('"event":"tip"') && l.includes(mined!), 10_000, 'the block mined after the deadline');
+  run.child.kill('SIGINT');
+  const result = await run.done;
+  t.equal(result.code, 0, result.stderr);
+  const events = jsonEvents(result.stdout);
+  t.same(events.filter((e) => e.event === 'drop'), [], 'the node was never dropped');
+  t.equal(events.filter((e) => e.event === 'peer').length, 1, 'one connection all along');
+});
