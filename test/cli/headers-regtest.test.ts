@@ -2,7 +2,7 @@
 // data directory's HeaderStore (resume, --to, --out, --follow --json with a reorg), chain (tip, forks, files,
 // health), and connect placing an inv-announced block by its header. Only loopback is touched.
 import t from 'tap';
-import { statSync } from 'node:fs';
+import { statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
 import { jsonEvents, runCli, startCli, tempDir } from './fixtures/run-cli.js';
@@ -213,4 +213,25 @@ t.test('headers --follow resumed at the node tip keeps the node past the 30 s ge
   const events = jsonEvents(result.stdout);
   t.same(events.filter((e) => e.event === 'drop'), [], 'the node was never dropped');
   t.equal(events.filter((e) => e.event === 'peer').length, 1, 'one connection all along');
+});
+
+t.test('a torn store tail: chain reports it, headers heals it (reported), resumes and syncs the lost header again', async (t) => {
+  const dir = tempDir(t);
+  const first = await runCli(['headers', '--network', 'regtest', '--peer', peer, '--to', 'tip', '--datadir', dir]);
+  t.equal(first.code, 0, first.stderr);
+  const tip = await blockCount();
+  const idx = join(dir, 'headers.idx');
+  truncateSync(idx, statSync(idx).size - 10); // a crash in the middle of the last index record
+  const damaged = JSON.parse((await runCli(['chain', '--network', 'regtest', '--datadir', dir, '--json'])).stdout) as { tip: { height: number }; health: Record<string, unknown> };
+  t.match(damaged.health, { ok: false, reason: 'torn-tail', dropped: 1 }, 'chain shows the damage without touching it');
+  t.equal(damaged.tip.height, tip - 1);
+  const healed = await runCli(['headers', '--network', 'regtest', '--peer', peer, '--to', 'tip', '--datadir', dir, '--json']);
+  t.equal(healed.code, 0, healed.stderr);
+  const events = jsonEvents(healed.stdout);
+  t.match(events[0], { event: 'heal', reason: 'torn-tail', dropped: 1, kept: tip });
+  t.match(events[1], { event: 'resume', height: tip - 1 });
+  t.match(events.at(-1), { event: 'done', height: tip, hash: await hashAt(tip), synced: 1 });
+  const after = JSON.parse((await runCli(['chain', '--network', 'regtest', '--datadir', dir, '--json'])).stdout) as { health: unknown; records: number };
+  t.same(after.health, { ok: true });
+  t.equal(after.records, tip + 1);
 });
