@@ -4,12 +4,23 @@
  * process (so peak RSS is per decoder). Prints a markdown table per block.
  *
  * Options: --only=4mb|100mb   --runs-scale=N (multiply the run counts, at least one run each)
+ * Other benchmarks: `npm run bench -- headers-store` (bench/headers-store.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ensureBenchBlock, type BenchBlock } from './block-files.js';
 import { contenders, type Outcome } from './contenders.js';
+
+// Sub-benchmarks, chosen by the first argument (`npm run bench -- headers-store`); none: the block decoders below.
+const SUB_BENCHMARKS: Readonly<Record<string, string>> = {
+  'headers-store': './headers-store.js',
+};
+const subBenchmark = SUB_BENCHMARKS[process.argv[2] ?? ''];
+if (subBenchmark) {
+  await import(subBenchmark);
+  process.exit(0);
+}
 
 interface Plan {
   readonly contender: string;

@@ -77,3 +77,23 @@ export {
 export { HeaderFollower, type HeaderFollowerEvents, type HeaderFollowerOptions, type HeaderSink } from './chain/header-follower.js';
 export { isHeadersReply } from './peer/headers-reply.js';
 export type { ChainView, HeaderEntry, Reorg } from './chain/types.js';
+export {
+  HeaderTree,
+  HeaderTreeError,
+  TREE_RECORD_SIZE,
+  type HeaderTreeFailure,
+  type TreeEntry,
+  type HeaderBytesSource,
+  type LoadedTree,
+  type LocatorOptions,
+} from './chain/header-tree.js';
+export {
+  HeaderStore,
+  HeaderStoreError,
+  HeaderStoreLockedError,
+  type HeaderStoreFailure,
+  type HeaderStoreHeal,
+  type HeaderStoreOptions,
+  type HeaderToStore,
+} from './chain/header-store.js';
+export { genesisHeader } from './chain/genesis.js';

@@ -271,8 +271,8 @@ export class HeaderStore {
   }
 
   /**
-   * Inserts headers in order and persists the new ones before returning (written to the OS; synced every
-   * 8192 records and on flush/close). If one has an unknown parent the ones before it are kept and written,
+   * Inserts headers in order and persists the new ones (and any inserted into `tree` directly since the last write)
+   * before returning: written to the OS, synced every 8192 records and on flush/close. If one has an unknown parent the ones before it are kept and written,
    * then the HeaderTreeError is thrown.
    */
   append(headers: readonly HeaderToStore[]): TreeEntry[] {
@@ -286,9 +286,14 @@ export class HeaderStore {
     return entries;
   }
 
-  /** Makes every append so far durable (fdatasync). */
+  /**
+   * Makes every append so far durable (fdatasync). Headers inserted into `store.tree` directly (by a sync holding the
+   * tree) are written first: the store persists whatever the tree holds beyond what it wrote.
+   */
   async flush(): Promise<void> {
-    if (this.closed || this.readOnly || this.unsynced === 0) return;
+    if (this.closed || this.readOnly) return;
+    this.persistNew();
+    if (this.unsynced === 0) return;
     this.unsynced = 0;
     await datasync(this.dat.fd);
     await datasync(this.idx.fd);

@@ -1,7 +1,8 @@
 // The in-memory header tree: every header known (forks included), the best chain by cumulative work,
 // and the walks a reorg needs. Pure: no I/O. Columnar, so that 1,000,000 headers load from a file in
-// one read and cost ~70 bytes each: fixed 68-byte records in one buffer (the same bytes the header
-// store keeps on disk), an open-addressing hash index over them, and HeaderEntry objects made on demand.
+// one read and cost ~110 bytes each: fixed 68-byte records in one buffer (the same bytes the header
+// store keeps on disk), an open-addressing hash index over them, and HeaderEntry objects made on demand
+// (recent ones shared: treat entries and their Buffers as read-only).
 import { BLOCK_HEADER_SIZE, blockHash, decodeBlockHeader, type BlockHeader } from '../messages/block-header.js';
 import { toDisplayHex } from '../hash.js';
 import type { ChainView, HeaderEntry, Reorg } from './types.js';
@@ -27,6 +28,8 @@ export const NO_PARENT = 0xffffffff;
 /** Chain work is kept in 128 bits: far above any real chain (Bitcoin's is ~2^96 in 2025); larger sums saturate. */
 const WORK_MAX = (1n << 128n) - 1n;
 const LOCATOR_MAX = 101; // the node's MAX_LOCATOR_SZ
+/** Entries kept for reuse: more than the deepest look-back of the rules (2,016 headers for the old retarget). */
+const ENTRY_CACHE = 4096;
 
 export type HeaderTreeFailure = 'unknown-parent' | 'unknown-header';
 
@@ -95,6 +98,8 @@ export class HeaderTree {
   private headerBytes: Buffer;
   private readonly headersBase: number;
   private readonly workCache = new Map<number, bigint>();
+  /** Recently made entries by record index: the consensus rules look at the same ancestors header after header. */
+  private readonly entries = new Map<number, TreeHeaderEntry>();
   /** The last appended record and its chain work: in a sync the next header's parent, saving a bigint read. */
   private lastIndex = -1;
   private lastWork = 0n;
@@ -203,7 +208,9 @@ export class HeaderTree {
     }
     const index = this.append(header, hash, parent);
     // Built from what is at hand (no reads back, no bigint from limbs): the hot path of a sync.
-    return new TreeHeaderEntry(this, index, Buffer.from(hash), Buffer.from(header.prevBlock), this.heights[index], header.version, header.timestamp >>> 0, header.bits >>> 0, this.lastWork);
+    const entry = new TreeHeaderEntry(this, index, Buffer.from(hash), Buffer.from(header.prevBlock), this.heights[index], header.version | 0, header.timestamp >>> 0, header.bits >>> 0, this.lastWork);
+    this.remember(entry);
+    return entry;
 
   }
 
@@ -310,7 +317,18 @@ export class HeaderTree {
   // ---- internals ----
 
   private entry(index: number): TreeEntry {
-    return new TreeHeaderEntry(this, index, this.hashAt(index), this.prevHashAt(index), this.heights[index], this.versionAt(index), this.timeAt(index), this.bitsAt(index), this.workAt(index));
+    let entry = this.entries.get(index);
+    if (entry === undefined) {
+      entry = new TreeHeaderEntry(this, index, this.hashAt(index), this.prevHashAt(index), this.heights[index], this.versionAt(index), this.timeAt(index), this.bitsAt(index), this.workAt(index));
+      this.remember(entry);
+    }
+    return entry;
+  }
+
+  /** Entries never change (a record's hash, height and work are fixed), so recent ones are shared. */
+  private remember(entry: TreeHeaderEntry): void {
+    if (this.entries.size >= ENTRY_CACHE) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(entry.index, entry);
   }
 
   /** @internal */ hashAt(index: number): Buffer {

@@ -88,6 +88,21 @@ t.test('a new store holds genesis; a round trip keeps every header, fork and the
   await third.close();
 });
 
+t.test('headers inserted into store.tree directly are written by the next flush', async (t) => {
+  const dir = t.testdir();
+  const store = await HeaderStore.open(dir, regtest);
+  const chain = syntheticChain(12, 8);
+  for (const h of chain) store.tree.insert(h.header, h.hash);
+  await store.flush();
+  t.equal(statSync(join(dir, DAT)).size, HEADER_BYTES + 13 * 80);
+  await store.close();
+  const again = await HeaderStore.open(dir, regtest);
+  t.equal(again.heal, undefined);
+  t.equal(again.tree.size, 13);
+  t.equal(hex(again.tree.best.hash), hex(chain[11]!.hash));
+  await again.close();
+});
+
 t.test('an unknown parent: the headers before it are stored, then the typed error', async (t) => {
   const dir = t.testdir();
   const store = await HeaderStore.open(dir, regtest);
@@ -143,9 +158,12 @@ t.test('a torn tail at every byte of the last record, in either file, is healed,
       await store.close();
       const reopened = await HeaderStore.open(dir, regtest);
       const stays = reopened.heal === undefined && reopened.tree.size === 30;
-      // And the healed store takes the lost header again.
-      reopened.append(chain.slice(29));
-      const grows = reopened.tree.size === 31 && hex(reopened.tree.best.hash) === lastHash;
+      // And the healed store takes the lost header again (checked at every 8th offset: each costs two more fsyncs).
+      let grows = true;
+      if (keep % 8 === 0 || keep === recordSize - 1) {
+        reopened.append(chain.slice(29));
+        grows = reopened.tree.size === 31 && hex(reopened.tree.best.hash) === lastHash;
+      }
       await reopened.close();
       cases++;
       if (!ok || !stays || !grows) {

@@ -4,6 +4,7 @@ import { toDisplayHex } from '../../lib/hash.js';
 import { MAX_UNCONNECTING_HEADERS } from '../../lib/chain/header-sync.js';
 import { syntheticChain, type SyntheticHeader } from '../helpers/synthetic-headers.js';
 import { SimNet, SimPeer, SIM_START_MS } from './header-sync-sim.js';
+import { seededRandom } from '../helpers/prng.js';
 
 const hex = (b: Buffer): string => toDisplayHex(b);
 const onTop = (h: SyntheticHeader): { hash: Buffer; time: number } => ({ hash: h.hash, time: h.header.timestamp });
@@ -216,3 +217,64 @@ t.test('a throwing event listener never escapes the core', async (t) => {
   t.equal(net.tree.best.height, 30);
   t.ok(errors.length >= 1, 'reported as listenerError');
 });
+
+t.test('two branches racing across six peers with random latency: replaying the events always gives the best chain', async (t) => {
+  const random = seededRandom(42);
+  const net = new SimNet();
+  const base = MAIN.slice(0, 60);
+  const peers = Array.from({ length: 6 }, (_, i) => new SimPeer({ id: `p${i}`, chain: base, latencyMs: 5 + Math.floor(random() * 300) }));
+  for (const p of peers) net.connect(p, Math.floor(random() * 50));
+  net.run(30_000, () => net.sync.synced && net.tree.best.height === 60);
+  // Replay: header events extend the list, a reorg first unwinds exactly its disconnected entries down to its fork.
+  const replay: string[] = net.events.filter((e) => e.type === 'header').map((e) => (e.type === 'header' ? hex(e.entry.hash) : ''));
+  let broken = '';
+  net.sync.on('reorg', (r) => {
+    for (const gone of r.disconnected) {
+      if (replay.at(-1) !== hex(gone.hash)) broken ||= `reorg disconnects ${hex(gone.hash)} but the replayed tip is ${replay.at(-1)}`;
+      replay.pop();
+    }
+    if (replay.length !== r.fork.height) broken ||= `fork at ${r.fork.height} but the replay has ${replay.length} headers`;
+  });
+  net.sync.on('header', (e) => {
+    const tip = replay.length === 0 ? undefined : replay.at(-1);
+    if (e.height !== replay.length + 1 || (tip !== undefined && hex(e.prevHash) !== tip)) broken ||= `header ${e.height} does not extend the replay`;
+    replay.push(hex(e.hash));
+  });
+  // Two branches off height 60, each mined by three peers, growing in random steps; each step is announced by
+  // its miner and, after a while, by the others on its side.
+  const branches = [syntheticChain(80, 101, onTop(base[59]!)), syntheticChain(80, 202, onTop(base[59]!))];
+  const grown = [0, 0];
+  let reorgs = 0;
+  net.sync.on('reorg', () => reorgs++);
+  for (let step = 0; step < 60; step++) {
+    const side = random() < 0.5 ? 0 : 1;
+    const n = 1 + Math.floor(random() * 3);
+    const from = grown[side]!;
+    const to = Math.min(80, from + n);
+    if (to === from) continue;
+    grown[side] = to;
+    const added = branches[side]!.slice(from, to);
+    for (const [k, p] of peers.entries()) {
+      if (k % 2 !== side) continue;
+      p.chain = [...base, ...branches[side]!.slice(0, to)];
+      net.sendHeaders(p, added.map((h) => h.header), p.latencyMs);
+    }
+    net.run(200 + Math.floor(random() * 800));
+  }
+  net.run(10_000);
+  const bestSide = grown[0]! > grown[1]! ? 0 : grown[1]! > grown[0]! ? 1 : -1;
+  t.equal(broken, '', 'every event was consistent with the replayed chain');
+  t.equal(net.tree.best.height, 60 + Math.max(grown[0]!, grown[1]!), 'the best height is the longer branch');
+  if (bestSide >= 0) t.equal(hex(net.tree.best.hash), hex(branches[bestSide]![grown[bestSide]! - 1]!.hash), 'the tip of the branch with more work');
+  t.same(replay, bestChainHashes(net), 'the replayed chain is the tree best chain');
+  t.ok(reorgs >= 1, `the lead changed hands (${reorgs} reorgs)`);
+  t.equal(net.outputs('disconnect').length, 0, 'no honest peer dropped');
+  t.comment(`branches grew to ${grown.join(' and ')}; ${reorgs} reorgs`);
+});
+
+function bestChainHashes(net: SimNet): string[] {
+  const out: string[] = [];
+  const view = net.tree.view();
+  for (let h = 1; h <= net.tree.best.height; h++) out.push(hex(view.at(h)!.hash));
+  return out;
+}

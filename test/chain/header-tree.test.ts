@@ -106,6 +106,25 @@ t.test('forks: equal work keeps the first seen, more work switches the best chai
   t.equal(tree.size, 17);
 });
 
+t.test('a shorter branch with more work becomes the best chain; heights above its tip are gone', async (t) => {
+  const tree = HeaderTree.fromGenesis(regtestGenesis);
+  const main = insertAll(tree, syntheticChain(10, 60));
+  const oldTip = tree.best;
+  const harder = insertAll(tree, syntheticChain(2, 61, from(main[4]!), { bits: 0x2000ffff })); // ~256 hashes of work each
+  t.ok(harder[1]!.chainWork > oldTip.chainWork);
+  t.equal(hex(tree.best.hash), hex(harder[1]!.hash));
+  t.equal(tree.best.height, 7);
+  t.equal(tree.atHeight(8), undefined, 'the old chain above the new tip is no longer "best"');
+  t.equal(hex(tree.atHeight(6)!.hash), hex(harder[0]!.hash));
+  t.equal(hex(tree.atHeight(5)!.hash), hex(main[4]!.hash));
+  const reorg = tree.path(oldTip, tree.best);
+  t.same(reorg.disconnected.map((e) => e.height), [10, 9, 8, 7, 6]);
+  t.same(reorg.connected.map((e) => e.height), [6, 7]);
+  const oldView = tree.view(oldTip);
+  t.equal(hex(oldView.at(9)!.hash), hex(main[8]!.hash), 'the old branch still answers by height through its view');
+  t.equal(hex(oldView.at(3)!.hash), hex(main[2]!.hash));
+});
+
 t.test('a reorg 150 deep: path, heights after it, and back again', async (t) => {
   const tree = HeaderTree.fromGenesis(regtestGenesis);
   const main = insertAll(tree, syntheticChain(200, 10));
