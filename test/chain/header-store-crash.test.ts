@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -13,14 +13,19 @@ import { transpileForNode } from '../peerstore/fixtures/transpile.js';
 
 /**
  * Crash safety of the header store: a child appends batches of headers (extensions and forks, with flushes now and
- * then) and is killed with SIGKILL at a random (seeded) moment, KILLS times, all in one data directory; one kill in
- * five lands while the child is opening (and perhaps healing) the store. After every kill the parent reopens the
+ * then) and is killed with SIGKILL, KILLS times, all in one data directory: one kill in five at a random (seeded) moment
+ * while the child opens (and perhaps heals) the store; of the others, half at a random moment of its appends and half
+ * aimed at the moment a crash tears (the headers of a batch written, its index records not yet). After every kill the parent reopens the
  * store: the open must succeed, any heal must be a torn tail, the best chain must link back to genesis, and every
  * header the child reported as appended must be there (a SIGKILL loses nothing the OS was given).
  */
 const KILLS = 50;
 const SEED = 0x12a;
 const LOAD_KILL_SHARE = 0.2;
+// Of the other kills, this share waits until headers.dat holds more records than headers.idx (the child is between
+// its two writes, the moment a crash tears) and kills then; the rest land at a random moment of the appends.
+const TARGETED_SHARE = 0.5;
+const MAX_TARGET_WAIT_MS = 2000;
 const MAX_LOAD_KILL_DELAY_MS = 60;
 const MAX_APPEND_KILL_DELAY_MS = 150;
 const STEP_TIMEOUT_MS = 20_000;
@@ -88,6 +93,27 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Whole records in a store file (16-byte file header, then fixed-size records). */
+function recordsIn(path: string, size: number): number {
+  try {
+    return Math.floor(Math.max(0, statSync(path).size - 16) / size);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Polls the two files (synchronously: nothing else needs this process meanwhile) until headers.dat is ahead of
+ * headers.idx, i.e. the child has written a batch's headers and not yet its index records; true if seen in time.
+ */
+function waitForTornMoment(dir: string): boolean {
+  const dat = join(dir, 'headers.dat');
+  const idx = join(dir, 'headers.idx');
+  const deadline = Date.now() + MAX_TARGET_WAIT_MS;
+  while (Date.now() < deadline) if (recordsIn(dat, 80) > recordsIn(idx, 68)) return true;
+  return false;
+}
+
 /** Walks the best chain down `depth` headers (all of it when depth is Infinity): linked by prevHash, where atHeight says. */
 function chainProblem(tree: HeaderTree, depth: number): string | undefined {
   let e: TreeEntry | undefined = tree.best;
@@ -113,6 +139,8 @@ t.test(`SIGKILL during header appends, ${KILLS} times: every reopen heals and ho
   let heals = 0;
   let droppedRecords = 0;
   let killsDuringOpen = 0;
+  let targeted = 0;
+  let tornMomentsSeen = 0;
   let failures = 0;
   const started = Date.now();
 
@@ -130,10 +158,16 @@ t.test(`SIGKILL during header appends, ${KILLS} times: every reopen heals and ho
     const child = queue.shift()!;
     await within(child.waiting, STEP_TIMEOUT_MS, `child ${run} to start`);
     const duringOpen = random() < LOAD_KILL_SHARE;
+    const aimed = !duringOpen && random() < TARGETED_SHARE;
     const delay = Math.floor(random() * (duringOpen ? MAX_LOAD_KILL_DELAY_MS : MAX_APPEND_KILL_DELAY_MS));
     child.process.stdin.write('go\n');
     if (!duringOpen) await within(child.ready, STEP_TIMEOUT_MS, `child ${run} to open the store`);
-    await sleep(delay);
+    if (aimed) {
+      targeted++;
+      if (waitForTornMoment(dir)) tornMomentsSeen++;
+    } else {
+      await sleep(delay);
+    }
     child.process.kill('SIGKILL');
     const ended = await within(child.exited, STEP_TIMEOUT_MS, `child ${run} to die`);
     if (ended !== 'SIGKILL') {
@@ -169,14 +203,25 @@ t.test(`SIGKILL during header appends, ${KILLS} times: every reopen heals and ho
     }
     if (problem) {
       failures++;
-      t.fail(`run ${run} (kill ${delay} ms after ${duringOpen ? 'go' : 'ready'}): ${problem}`);
+      t.fail(`run ${run} (kill ${aimed ? 'aimed between the writes' : `${delay} ms after ${duringOpen ? 'go' : 'ready'}`}): ${problem}`);
     }
   }
 
-  const figures = { kills: KILLS, killsDuringOpen, appendsReported: appends, heals, droppedRecords, headersAtEnd: lastReportedSize, elapsedMs: Date.now() - started };
+  const figures = {
+    kills: KILLS,
+    killsDuringOpen,
+    killsAimedBetweenTheWrites: targeted,
+    tornMomentsSeen,
+    appendsReported: appends,
+    heals,
+    droppedRecords,
+    headersAtEnd: lastReportedSize,
+    elapsedMs: Date.now() - started,
+  };
   t.comment(`crash test figures: ${JSON.stringify(figures)}`);
   t.equal(failures, 0, `${KILLS} kills, every reopen healed with a valid chain holding every reported append`);
   t.ok(appends >= 50, `children reported ${appends} appends`);
-  // Kills between (or inside) the two files' writes are what the heal is for; with these timings many runs hit one.
+  // Kills between the two files' writes are what the heal is for: the aimed kills make sure some land there.
+  t.ok(tornMomentsSeen > 0, `${tornMomentsSeen} of ${targeted} aimed kills found the child between its two writes`);
   t.ok(heals > 0, `${heals} of ${KILLS} reopens healed a torn tail`);
 });
