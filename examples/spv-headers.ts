@@ -5,9 +5,7 @@
 // The store is ~/.bsv-wire/<network> (the bsv-wire command's; `bsv-wire chain` shows it), or SPV_DATADIR.
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { HeaderFollower, Manager, toDisplayHex } from '../lib/index.js';
-// The store's module (HeaderStore is not in lib/index.ts yet on this branch).
-import { HeaderStore } from '../lib/chain/header-store.js';
+import { HeaderFollower, HeaderStore, Manager, toDisplayHex } from '../lib/index.js';
 import { exampleOptions, untilStopped } from './options.js';
 
 const opts = exampleOptions();
