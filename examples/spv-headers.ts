@@ -1,63 +1,46 @@
-// SPV header sync: download every block header from the genesis with getheaders (2000 per reply),
-// check each one's link and proof of work (bsv's Bn against the compact target), then follow new
-// blocks as peers announce them.
+// SPV header sync: every block header from the genesis into a HeaderStore on disk (resumed on the next
+// run), each one checked by the consensus rules (link, proof of work, difficulty, timestamps), then new
+// blocks and reorgs as peers announce them, whichever peer has the most work.
 // Run: npx tsx examples/spv-headers.ts [--network mainnet] [--peer host:port] [--duration SECONDS]
-import { Manager, toDisplayHex, type ManagedPeer } from '../lib/index.js';
-import { HeaderChain } from '../lib/index.js';
+// The store is ~/.bsv-wire/<network> (the bsv-wire command's; `bsv-wire chain` shows it), or SPV_DATADIR.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { HeaderFollower, HeaderStore, Manager, toDisplayHex } from '../lib/index.js';
 import { exampleOptions, untilStopped } from './options.js';
 
 const opts = exampleOptions();
+const dataDir = process.env.SPV_DATADIR ?? join(homedir(), '.bsv-wire', opts.network.name);
+const store = await HeaderStore.open(dataDir, opts.network);
+if (store.tree.best.height > 0) console.log(`resuming at height ${store.tree.best.height} from ${dataDir}`);
 const manager = new Manager({
   network: opts.network,
   peers: opts.peers,
   outbound: opts.peers.length > 0 ? 0 : 4,
   peerOptions: { userAgentPolicy: opts.userAgentPolicy },
 });
-const chain = new HeaderChain(opts.network);
-let syncing: ManagedPeer | undefined;
-/** Set once the initial sync is done: announcements are followed from then on. */
-let following = false;
+const follower = new HeaderFollower({ manager, store });
+const started = Date.now();
+let synced = false;
 
-async function sync(peer: ManagedPeer): Promise<void> {
-  syncing = peer;
-  const started = Date.now();
-  console.log(`syncing from ${peer.remoteAddress}:${peer.remotePort} (${peer.remote.version?.userAgent}, height ${peer.remote.version?.startHeight})`);
-  // Ask until the reply is short. A peer with nothing newer may stay silent instead of sending an
-  // empty reply, so at its announced height a timeout means "done".
-  for (;;) {
-    const atTip = chain.tip.height >= (peer.remote.version?.startHeight ?? 0);
-    const reply = await peer.getHeaders([chain.tip.hash], undefined, { timeoutMs: atTip ? 3000 : 60_000 }).catch((err) => {
-      if (atTip) return { headers: [] };
-      throw err;
-    });
-    chain.append(reply.headers); // throws HeaderChainError on a broken link or too little work
-    if (reply.headers.length > 0) process.stdout.write(`height ${chain.tip.height}\r`);
-    if (reply.headers.length < 2000) break;
-  }
+follower.on('tip', (tip) => {
+  if (!synced) process.stdout.write(`height ${tip.height}\r`);
+});
+follower.on('synced', (tip) => {
+  synced = true;
   const seconds = (Date.now() - started) / 1000;
-  console.log(`synced to height ${chain.tip.height} (${toDisplayHex(chain.tip.hash)}) in ${seconds.toFixed(1)} s, proof of work checked`);
-  // From now on, new blocks arrive as headers messages (BIP130).
-  peer.send({ command: 'sendheaders' });
-  following = true;
-}
+  console.log(`synced to height ${tip.height} (${toDisplayHex(tip.hash)}) in ${seconds.toFixed(1)} s, consensus rules checked`);
+});
+// After the initial sync, each header that joins the best chain (a reorg's new branch comes after its reorg event).
+follower.on('header', (entry) => {
+  if (synced) console.log(`new header ${entry.height} ${toDisplayHex(entry.hash)}`);
+});
+follower.on('reorg', (r) => console.log(`reorg at ${r.fork.height}: ${r.disconnected.length} headers out, ${r.connected.length} in`));
+follower.on('drop', ({ peer, reason }) => console.error(`dropped ${peer.remoteAddress}: ${reason}`));
 
-manager.on('peer:ready', (peer) => {
-  if (!syncing) sync(peer).catch((err) => console.error(`sync failed: ${err.message}`));
-});
-manager.on('headers', (m, peer) => {
-  if (peer !== syncing || !following) return;
-  try {
-    chain.append(m.headers, (_header, hash, height) => console.log(`new header ${height} ${toDisplayHex(hash)}`));
-  } catch (err) {
-    console.error(`rejected header from ${peer.remoteAddress}: ${(err as Error).message}`);
-  }
-});
-// With sendheaders unsupported, a new block comes as inv: ask for the headers after our tip.
-manager.on('inv', (m, peer) => {
-  if (peer === syncing && following && m.inventory.some((i) => i.type === 2)) peer.send({ command: 'getheaders', version: opts.network.protocolVersion, locator: [chain.tip.hash], hashStop: Buffer.alloc(32) });
-});
-
+follower.start();
 await manager.start();
 await untilStopped(opts.durationMs);
+follower.stop();
 await manager.stop();
-console.log(`stopped at height ${chain.tip.height}`);
+await store.close();
+console.log(`stopped at height ${store.tree.best.height}`);

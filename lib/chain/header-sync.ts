@@ -96,6 +96,8 @@ interface PendingRequest {
   readonly seq: number;
   /** Hex of the locator hashes: a reply starts on one of them. */
   readonly locator: ReadonlySet<string>;
+  /** Sent when the peer had claimed nothing past our best: silence may just mean "nothing newer" (bcash). */
+  readonly atTip: boolean;
 }
 
 interface PeerSync {
@@ -225,7 +227,9 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
       peer.announced.set(key, this.requestSeq + 1);
     }
     if (unknown && (this.following || id === this.syncPeer)) {
-      if (peer.request) peer.askAgain = true;
+      // A request sent at the peer's tip may never be answered (bcash is silent when it has nothing newer):
+      // ask again at once rather than waiting out its deadline.
+      if (peer.request && !peer.request.atTip) peer.askAgain = true;
       else this.request(peer, now);
     }
     this.advance(now);
@@ -236,7 +240,15 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
   tick(now: number): HeaderSyncOutput[] {
     for (const peer of [...this.peers.values()]) {
       if (peer.request && now - peer.request.sentAt >= this.responseTimeoutMs) {
-        this.drop(peer, `no headers reply within ${this.responseTimeoutMs} ms`, false);
+        const request = peer.request;
+        if (request.atTip && peer.claimedHeight <= this.tree.best.height && peer.announced.size === 0) {
+          // bcash answers a getheaders it has nothing for with silence, not an empty headers message: a peer
+          // that claimed nothing past our best and announced nothing we lack is taken as having nothing newer.
+          peer.request = undefined;
+          this.afterReply(peer, request, 0, now);
+        } else {
+          this.drop(peer, `no headers reply within ${this.responseTimeoutMs} ms`, false);
+        }
       }
     }
     this.advance(now);
@@ -395,7 +407,8 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
   private request(peer: PeerSync, now: number, from?: HeaderEntry): void {
     const locator = this.tree.locator(from ?? this.tree.best);
     const seq = ++this.requestSeq;
-    peer.request = { sentAt: now, seq, locator: new Set(locator.map((h) => h.toString('hex'))) };
+    const atTip = peer.claimedHeight <= this.tree.best.height;
+    peer.request = { sentAt: now, seq, locator: new Set(locator.map((h) => h.toString('hex'))), atTip };
     this.out.push({ type: 'getheaders', peer: peer.id, locator, stop: ZERO_HASH });
   }
 

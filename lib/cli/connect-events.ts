@@ -6,6 +6,8 @@ import { blockHash } from '../messages/block-header.js';
 import { toDisplayHex } from '../hash.js';
 import { formatTarget } from '../transport/index.js';
 import { emptySeedAnswer } from './common.js';
+import type { HeaderEntry } from '../chain/types.js';
+import { MAX_BLOCKS_TO_ANNOUNCE } from '../chain/header-sync.js';
 
 export type ConnectEvent =
   | { readonly event: 'start'; readonly network: string; readonly dataDir: string; readonly peers: readonly string[]; readonly outbound: number; readonly inbound: number }
@@ -63,6 +65,12 @@ export function describeEvent(e: ConnectEvent): string {
   }
 }
 
+/** The header chain connect places announced blocks on. */
+export interface ConnectChain {
+  readonly tree: { get(hash: Buffer): HeaderEntry | undefined };
+  readonly follower: { on(event: 'header', fn: (entry: HeaderEntry) => void): unknown };
+}
+
 /**
  * Subscribes to a Manager and keeps what the views need besides its stats(): per-peer height
  * estimates, totals of closed peers, announcement counts. Every record goes to `emit`.
@@ -70,7 +78,8 @@ export function describeEvent(e: ConnectEvent): string {
 export class ConnectTracker {
   /** Heights announced by each peer: its version height plus the new blocks it announced since. */
   private readonly peerHeights = new Map<string, number>();
-  private readonly heights = new Map<string, number>();
+  /** Announced blocks the header chain has not placed yet -> who announced them first. */
+  private readonly pending = new Map<string, { readonly label: string; readonly id: string }>();
   private readonly seenBlocks = new Set<string>();
   private readonly seenTxs = new Set<string>();
   private closedBytesIn = 0;
@@ -82,7 +91,16 @@ export class ConnectTracker {
   constructor(
     private readonly manager: Manager,
     private readonly emit: (e: ConnectEvent) => void,
+    /** Where announced blocks get their height: the header chain a HeaderFollower keeps. */
+    private readonly chain: ConnectChain,
   ) {
+    chain.follower.on('header', (entry) => {
+      const key = entry.hash.toString('hex');
+      const who = this.pending.get(key);
+      if (!who) return;
+      this.pending.delete(key);
+      this.placed(who.label, who.id, entry);
+    });
     manager.on('discovery', (d) => emit({ event: 'discovery', method: d.method, seed: d.seed, found: d.found, added: d.added, failures: d.failures, empty: d.empty }));
     manager.on('peer:ready', (peer) => {
       const v = peer.remote.version!;
@@ -119,12 +137,13 @@ export class ConnectTracker {
     });
     manager.on('inv', (m, peer) => {
       for (const item of m.inventory) {
-        if (item.type === MSG_BLOCK) this.onBlockAnnounced(peer, item.hash, undefined);
+        if (item.type === MSG_BLOCK) this.onBlockAnnounced(peer, item.hash);
         else if (item.type === MSG_TX) this.onTxAnnounced(item.hash);
       }
     });
     manager.on('headers', (m, peer) => {
-      for (const header of m.headers) this.onBlockAnnounced(peer, blockHash(header), header.prevBlock);
+      // A headers reply to the follower's getheaders is not an announcement; short messages are.
+      if (m.headers.length <= MAX_BLOCKS_TO_ANNOUNCE) for (const header of m.headers) this.onBlockAnnounced(peer, blockHash(header));
     });
   }
 
@@ -145,23 +164,28 @@ export class ConnectTracker {
     return this.peerHeights.get(peer.id);
   }
 
-  private onBlockAnnounced(peer: ManagedPeer, hash: Buffer, prevBlock: Buffer | undefined): void {
+  /** A block announced by inv or headers: shown once the header chain places it, with the chain's height. */
+  private onBlockAnnounced(peer: ManagedPeer, hash: Buffer): void {
     const key = hash.toString('hex');
-    // A header whose parent we placed gets an exact height; otherwise the announcer's count is the estimate.
-    const parentHeight = prevBlock ? this.heights.get(prevBlock.toString('hex')) : undefined;
-    const own = this.peerHeights.get(peer.id);
-    const height = this.heights.get(key) ?? (parentHeight !== undefined ? parentHeight + 1 : own !== undefined ? own + 1 : undefined);
-    if (own !== undefined && height !== undefined && height > own) this.peerHeights.set(peer.id, height);
     if (this.seenBlocks.has(key)) return;
     if (this.seenBlocks.size > 10_000) this.seenBlocks.clear();
     this.seenBlocks.add(key);
-    if (height !== undefined) {
-      if (this.heights.size > 10_000) this.heights.clear();
-      this.heights.set(key, height);
-      this.bestHeight = Math.max(this.bestHeight, height);
-    }
     this.blocksAnnounced++;
-    this.emit({ event: 'block', peer: peerLabel(peer), hash: toDisplayHex(hash), height });
+    const placed = this.chain.tree.get(hash);
+    if (placed) {
+      this.placed(peerLabel(peer), peer.id, placed);
+      return;
+    }
+    // The follower asks for the header (getheaders with a locator) and reports it as a 'header' event.
+    if (this.pending.size >= 10_000) this.pending.clear();
+    this.pending.set(key, { label: peerLabel(peer), id: peer.id });
+  }
+
+  private placed(label: string, peerId: string, entry: HeaderEntry): void {
+    const own = this.peerHeights.get(peerId);
+    if (own !== undefined && entry.height > own) this.peerHeights.set(peerId, entry.height);
+    this.bestHeight = Math.max(this.bestHeight, entry.height);
+    this.emit({ event: 'block', peer: label, hash: toDisplayHex(entry.hash), height: entry.height });
   }
 
   private onTxAnnounced(hash: Buffer): void {

@@ -6,6 +6,9 @@ import { CliError, errorLine, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, network
 import { ConnectTracker, describeEvent, peerLabel, type ConnectEvent } from './connect-events.js';
 import { LiveScreen, renderLiveView, type LiveState } from './live-view.js';
 import { createManager, sessionOptionsFrom, watchForNoPeers, type SessionOptions } from './session.js';
+import { HeaderStore, HeaderStoreLockedError } from '../chain/header-store.js';
+import { HeaderFollower } from '../chain/header-follower.js';
+import { mkdir } from 'node:fs/promises';
 
 export const CONNECT_USAGE = `usage: bsv-wire connect [options]
   --network mainnet|testnet|stn|regtest   (default mainnet)
@@ -139,11 +142,25 @@ export async function runConnect(args: string[]): Promise<number> {
   const startedAt = Date.now();
   const stop = new StopSignal(durationMs);
   let fatal: CliError | undefined;
-  const tracker = new ConnectTracker(manager, (e) => reporter.event(e));
+  // Block heights come from the header chain: the data directory's header store, or (while another
+  // process writes it) a read-only copy followed in memory.
+  await mkdir(session.dataDir, { recursive: true });
+  let store: HeaderStore;
+  let follower: HeaderFollower;
+  try {
+    store = await HeaderStore.open(session.dataDir, session.network);
+    follower = new HeaderFollower({ manager, store });
+  } catch (err) {
+    if (!(err instanceof HeaderStoreLockedError)) throw err;
+    store = await HeaderStore.open(session.dataDir, session.network, { readOnly: true });
+    follower = new HeaderFollower({ manager, tree: store.tree });
+  }
+  const tracker = new ConnectTracker(manager, (e) => reporter.event(e), { tree: store.tree, follower });
   const live = !values.json && process.stdout.isTTY === true;
   const reporter: Reporter = values.json ? jsonReporter() : live ? liveReporter(manager, tracker, startedAt) : plainReporter();
   // Listener errors must not take the process down; they show up as warnings.
   manager.on('listenerError', (err) => reporter.event({ event: 'warning', code: 'listener-error', message: String(err) }));
+  follower.on('listenerError', (err) => reporter.event({ event: 'warning', code: 'listener-error', message: String(err) }));
   const stopWatching = watchForNoPeers(manager, session, (err) => {
     fatal = err;
     stop.stop('error');
@@ -164,6 +181,7 @@ export async function runConnect(args: string[]): Promise<number> {
   reporter.event({ event: 'start', network: session.network.name, dataDir: session.dataDir, peers: session.peers, outbound: session.outbound, inbound: session.inbound });
   let cause: StopCause;
   try {
+    follower.start();
     await manager.start();
     const listening = manager.listenAddress;
     if (listening) reporter.event({ event: 'listening', address: listening.family === 'IPv6' ? `[${listening.host}]:${listening.port}` : `${listening.host}:${listening.port}` });
@@ -181,7 +199,9 @@ export async function runConnect(args: string[]): Promise<number> {
     process.stdout.write('stopping: closing peers, saving the peer store\n');
   }
   // Graceful: peers closed, listener closed, store flushed.
+  follower.stop();
   await manager.stop();
+  await store.close();
   const stopped: ConnectEvent = { event: 'stop', cause, uptimeMs: Date.now() - startedAt, ...tracker.totals(), blocks: tracker.blocksAnnounced, txs: tracker.txsAnnounced };
   if (live) process.stdout.write(`${describeEvent(stopped)}\n`);
   else {

@@ -1,23 +1,24 @@
-// bsv-wire headers --to HEIGHT|tip [--out FILE]: header sync with getheaders (2000 per reply),
-// every header checked for linkage and proof of work from the network's genesis.
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import type { Manager, ManagedPeer } from '../manager/index.js';
-import { decodeBlockHeader, encodeBlockHeader, BLOCK_HEADER_SIZE, type BlockHeader } from '../messages/block-header.js';
+// bsv-wire headers [--to HEIGHT|tip] [--follow] [--out FILE]: headers-first sync into the data directory's
+// HeaderStore through a HeaderFollower over the Manager's peers, every header checked by the consensus rules.
+import { mkdir, open as openFile } from 'node:fs/promises';
+import type { ManagedPeer } from '../manager/index.js';
 import { toDisplayHex } from '../hash.js';
-import { PeerError, TimeoutError } from '../peer/index.js';
+import { HeaderStore, HeaderStoreLockedError } from '../chain/header-store.js';
+import { HeaderFollower } from '../chain/header-follower.js';
+import type { HeaderEntry, Reorg } from '../chain/types.js';
 import { CliError, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parseCommandArgs, parseDurationMs, formatDuration } from './common.js';
-import { HeaderChain, HeaderChainError } from '../chain/header-chain.js';
-import { createManager, firstReadyPeer, sessionOptionsFrom, type SessionOptions } from './session.js';
+import { createManager, sessionOptionsFrom, watchForNoPeers, type SessionOptions } from './session.js';
 import { peerLabel } from './connect-events.js';
 
-export const HEADERS_USAGE = `usage: bsv-wire headers --to HEIGHT|tip [--out FILE] [options]
-  Syncs block headers with getheaders (2000 per message) and checks each one's link to the
-  previous header and its proof of work, from the network's genesis block.
-  --to HEIGHT|tip    stop at this height, or at the peer's tip
-  --out FILE         write the raw 80-byte headers (genesis excluded, height 1 first); an existing
-                     file is checked and the sync resumes from its last header
-  --timeout SECONDS  give up when not done after this long
+export const HEADERS_USAGE = `usage: bsv-wire headers --to HEIGHT|tip [--follow] [--out FILE] [options]
+       bsv-wire headers --follow [options]
+  Syncs block headers into the header store of the data directory (headers.dat, headers.idx) from the
+  peers of the network, each header checked by the consensus rules (linkage, proof of work, difficulty,
+  timestamps, versions, checkpoints). A second run resumes where the store stopped.
+  --to HEIGHT|tip    stop at this height, or at the peers' tip (with --follow: default tip)
+  --follow           once there, keep following new blocks and reorgs until Ctrl-C
+  --out FILE         also write the best chain's raw 80-byte headers (genesis excluded, height 1 first)
+  --timeout SECONDS  give up when not done after this long (with --follow: stop after this long)
   plus --network, --peer, --proxy, --outbound, --datadir, --dns-server, --seed, --port, --json
 `;
 
@@ -28,146 +29,222 @@ const OPTIONS = {
   to: { type: 'string' },
   out: { type: 'string' },
   timeout: { type: 'string' },
+  follow: { type: 'boolean', default: false },
 } as const;
 
-const MAX_HEADERS_PER_REPLY = 2000;
-const REPLY_TIMEOUT_MS = 60_000;
-const AT_TIP_TIMEOUT_MS = 3_000;
-const PEER_WAIT_MS = 60_000;
-const MAX_PEER_SWITCHES = 5;
+/** How long the best header may sit at every peer's announced height before "--to HEIGHT" above it fails
+ * (bcash answers a getheaders it has nothing for with silence, not an empty headers message). */
+const AT_PEER_TIP_WAIT_MS = 3_000;
+const CHECK_EVERY_MS = 250;
+const TTY_REDRAW_MS = 100;
+const PLAIN_PROGRESS_MS = 5_000;
+const EXPORT_BATCH = 4096;
 
-/** Reads and validates an existing headers file, returning the chain at its last header. */
-async function resumeFrom(file: string, chain: HeaderChain): Promise<number> {
-  const size = await stat(file).then((s) => s.size, () => -1);
-  if (size < 0) return 0;
-  if (size % BLOCK_HEADER_SIZE !== 0) throw new CliError(`${file}: ${size} bytes is not a whole number of 80-byte headers`);
-  let carry = Buffer.alloc(0);
-  for await (const chunk of createReadStream(file, { highWaterMark: BLOCK_HEADER_SIZE * MAX_HEADERS_PER_REPLY })) {
-    const bytes = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
-    const whole = bytes.length - (bytes.length % BLOCK_HEADER_SIZE);
-    const headers: BlockHeader[] = [];
-    for (let o = 0; o < whole; o += BLOCK_HEADER_SIZE) headers.push(decodeBlockHeader(bytes.subarray(o, o + BLOCK_HEADER_SIZE)));
-    try {
-      chain.append(headers);
-    } catch (err) {
-      throw new CliError(`${file}: ${(err as Error).message}; remove the file to sync from genesis`);
-    }
-    carry = Buffer.from(bytes.subarray(whole));
-  }
-  return chain.tip.height;
+/** A header as shown in JSON: height and display-order hash. */
+function point(e: HeaderEntry): { height: number; hash: string } {
+  return { height: e.height, hash: toDisplayHex(e.hash) };
 }
 
-function progressBar(done: number, total: number | undefined, width = 30): string {
-  if (!total || total <= 0) return '';
-  const filled = Math.min(width, Math.round((done / total) * width));
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${((done / total) * 100).toFixed(1).padStart(5)}% `;
+export function reorgEvent(r: Reorg): Record<string, unknown> {
+  return { event: 'reorg', fork: point(r.fork), disconnected: r.disconnected.map(point), connected: r.connected.map(point) };
+}
+
+export function tipEvent(e: HeaderEntry): Record<string, unknown> {
+  return { event: 'tip', ...point(e), blockTime: new Date(e.time * 1000).toISOString(), chainWork: e.chainWork.toString(16).padStart(64, '0') };
+}
+
+function progressBar(done: number, total: number, width = 30): string {
+  const ratio = total > 0 ? Math.min(1, done / total) : 1;
+  const filled = Math.round(ratio * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(ratio * 100).toFixed(1).padStart(5)}%`;
+}
+
+async function openStore(session: SessionOptions): Promise<HeaderStore> {
+  await mkdir(session.dataDir, { recursive: true });
+  try {
+    return await HeaderStore.open(session.dataDir, session.network);
+  } catch (err) {
+    if (err instanceof HeaderStoreLockedError) throw new CliError(`${err.message} (bsv-wire headers --follow?)`);
+    throw err;
+  }
+}
+
+/** Writes the best chain's headers 1..height to `file` (replacing it). */
+async function exportHeaders(store: HeaderStore, height: number, file: string): Promise<void> {
+  const handle = await openFile(file, 'w');
+  try {
+    for (let from = 1; from <= height; from += EXPORT_BATCH) {
+      const chunk: Buffer[] = [];
+      for (let h = from; h < Math.min(height + 1, from + EXPORT_BATCH); h++) chunk.push(store.tree.headerBytesOf(store.tree.atHeight(h)!.hash)!);
+      await handle.write(Buffer.concat(chunk));
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function runHeaders(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(args, OPTIONS);
-  if (values.to === undefined) throw new CliError('--to HEIGHT|tip is required', 2);
-  const targetHeight = values.to === 'tip' ? undefined : /^[0-9]{1,9}$/.test(values.to) ? Number(values.to) : NaN;
-  if (Number.isNaN(targetHeight)) throw new CliError(`--to: expected a height or "tip", got ${JSON.stringify(values.to)}`, 2);
+  // --to is required (a bare `headers` is a usage error, as before); --follow alone means "to the tip, then follow".
+  if (values.to === undefined && values.follow !== true) throw new CliError('--to HEIGHT|tip is required', 2);
+  const to = values.to ?? 'tip';
+  const targetHeight = to === 'tip' ? undefined : /^[0-9]{1,9}$/.test(to) ? Number(to) : NaN;
+  if (Number.isNaN(targetHeight)) throw new CliError(`--to: expected a height or "tip", got ${JSON.stringify(to)}`, 2);
+  const follow = values.follow === true;
+  const timeoutMs = parseDurationMs(values.timeout);
   const session: SessionOptions = sessionOptionsFrom(networkFrom(values), values, { outbound: 2 });
-  const chain = new HeaderChain(session.network);
-  const resumedAt = values.out ? await resumeFrom(values.out, chain) : 0;
   const json = values.json === true;
   const tty = !json && process.stdout.isTTY === true;
+  let barShown = false;
   const say = (line: string, event: Record<string, unknown>): void => {
-    process.stdout.write(json ? `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n` : `${tty ? '\r\x1b[K' : ''}${line}\n`);
+    const clear = barShown ? '\r\x1b[K' : '';
+    barShown = false;
+    process.stdout.write(json ? `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n` : `${clear}${line}\n`);
   };
-  if (resumedAt > 0) say(`resuming from ${values.out} at height ${resumedAt}`, { event: 'resume', height: resumedAt, hash: toDisplayHex(chain.tip.hash) });
 
-  const stop = new StopSignal(parseDurationMs(values.timeout));
+  const store = await openStore(session);
   const manager = createManager(session);
-  let out: WriteStream | undefined;
+  const follower = new HeaderFollower({ manager, store });
+  const stop = new StopSignal(timeoutMs);
+  let fatal: unknown;
+  const fail = (err: unknown): void => {
+    fatal ??= err;
+    stop.stop('error');
+  };
+  const stopWatching = watchForNoPeers(manager, session, fail);
+  let checker: NodeJS.Timeout | undefined;
   try {
-    await manager.start();
-    out = values.out ? createWriteStream(values.out, { flags: 'a' }) : undefined;
+    if (store.heal) {
+      const h = store.heal;
+      say(`healed the header store: ${h.message}; kept ${h.keptRecords} records, dropped ${h.droppedRecords}`, { event: 'heal', reason: h.reason, message: h.message, kept: h.keptRecords, dropped: h.droppedRecords });
+    }
+    const resumedAt = store.tree.best;
+    if (resumedAt.height > 0) say(`resuming from the header store in ${session.dataDir} at height ${resumedAt.height}`, { event: 'resume', ...point(resumedAt) });
+
     const started = Date.now();
     let synced = 0;
-    let lastShown = 0;
-    let peer = await firstReadyPeer(manager, session, stop.signal, PEER_WAIT_MS);
-    let goal = targetHeight ?? peer.remote.version?.startHeight ?? 0;
-    say(`syncing headers from ${peerLabel(peer)} (${peer.remote.version?.userAgent}, height ${peer.remote.version?.startHeight}) from height ${chain.tip.height}`, {
-      event: 'peer',
-      peer: peerLabel(peer),
-      userAgent: peer.remote.version?.userAgent,
-      height: peer.remote.version?.startHeight,
-      from: chain.tip.height,
-    });
-    let switches = 0;
-    for (;;) {
-      if (targetHeight !== undefined && chain.tip.height >= targetHeight) break;
-      // At the height the peer announced, some nodes (bcash) stay silent instead of sending an empty
-      // headers message: ask with a short timeout and take silence as "nothing newer".
-      const atAnnouncedTip = chain.tip.height >= (peer.remote.version?.startHeight ?? 0);
-      let reply: { readonly headers: readonly BlockHeader[] };
-      try {
-        reply = await peer.getHeaders([chain.tip.hash], undefined, { timeoutMs: atAnnouncedTip ? AT_TIP_TIMEOUT_MS : REPLY_TIMEOUT_MS, signal: stop.signal });
-      } catch (err) {
-        if (stop.signal.aborted) throw stop.cause === 'duration' ? new CliError(`not done after --timeout ${values.timeout} s (at height ${chain.tip.height})`) : err;
-        if (atAnnouncedTip && err instanceof TimeoutError && targetHeight === undefined) {
-          reply = { headers: [] };
-        } else {
-          if (++switches > MAX_PEER_SWITCHES) throw err;
-          say(`peer ${peerLabel(peer)} failed: ${(err as Error).message}; switching peer`, { event: 'peer-failed', peer: peerLabel(peer), error: (err as Error).message });
-          if (!(err instanceof PeerError)) void peer.close('local', 'getheaders failed');
-          peer = await nextPeer(manager, session, peer, stop.signal);
-          continue;
-        }
+    let syncedEvent = false;
+    let done = false;
+    let atPeerTipSince: number | undefined;
+    let lastDrawn = 0;
+    let lastPlain = started;
+
+    const peerHeight = (): { height: number; peer: ManagedPeer | undefined } => {
+      let best: ManagedPeer | undefined;
+      for (const p of manager.peers) {
+        if (p.state !== 'ready') continue;
+        if (!best || (p.remote.version?.startHeight ?? 0) > (best.remote.version?.startHeight ?? 0)) best = p;
       }
-      let headers = reply.headers;
-      if (targetHeight !== undefined) headers = headers.slice(0, Math.max(0, targetHeight - chain.tip.height));
-      try {
-        // The file stream buffers at most one reply: it is drained after each one below.
-        chain.append(headers, (header) => out?.write(encodeBlockHeader(header)));
-      } catch (err) {
-        if (err instanceof HeaderChainError) {
-          // A peer serving invalid headers is dropped (and the reason shown); never trusted again this run.
-          void peer.close('protocol-violation', err.message);
-          throw new CliError(`invalid header from ${peerLabel(peer)}: ${err.message}`);
-        }
-        throw err;
-      }
-      synced += headers.length;
-      if (out && out.writableNeedDrain) await new Promise<void>((resolve) => out!.once('drain', () => resolve()));
-      goal = Math.max(goal, chain.tip.height);
-      const elapsed = (Date.now() - started) / 1000;
-      const rate = elapsed > 0 ? Math.round(synced / elapsed) : synced;
+      return { height: best ? Math.max(0, best.remote.version?.startHeight ?? 0) : -1, peer: best };
+    };
+    const rate = (): number => {
+      const seconds = (Date.now() - started) / 1000;
+      return seconds > 0 ? Math.round(synced / seconds) : synced;
+    };
+    const goal = (): number => targetHeight ?? Math.max(peerHeight().height, store.tree.best.height);
+    const showProgress = (force: boolean): void => {
       const now = Date.now();
-      const last = reply.headers.length < MAX_HEADERS_PER_REPLY;
-      if (json) say('', { event: 'progress', height: chain.tip.height, target: targetHeight ?? goal, headersPerSecond: rate });
-      else if (tty) process.stdout.write(`\r\x1b[K${progressBar(chain.tip.height, targetHeight ?? goal)}height ${chain.tip.height}/${targetHeight ?? goal}  ${rate} headers/s`);
-      else if (now - lastShown >= 5000 || last) {
-        lastShown = now;
-        say(`height ${chain.tip.height}/${targetHeight ?? goal}  ${rate} headers/s`, {});
-      }
-      if (last) {
-        if (targetHeight !== undefined && chain.tip.height < targetHeight) {
-          throw new CliError(`peer ${peerLabel(peer)} has no headers past height ${chain.tip.height} (asked for --to ${targetHeight})`);
+      const height = store.tree.best.height;
+      const r = rate();
+      const eta = r > 0 && goal() > height ? formatDuration(((goal() - height) / r) * 1000) : '-';
+      if (json) {
+        if (force || now - lastDrawn >= 1000) {
+          lastDrawn = now;
+          say('', { event: 'progress', height, target: goal(), headersPerSecond: r, etaSeconds: r > 0 ? Math.max(0, Math.round((goal() - height) / r)) : undefined });
         }
-        break;
+      } else if (tty) {
+        if (force || now - lastDrawn >= TTY_REDRAW_MS) {
+          lastDrawn = now;
+          process.stdout.write(`\r\x1b[K${progressBar(height, goal())} height ${height}/${goal()}  ${r} headers/s  ETA ${eta}`);
+          barShown = true;
+        }
+      } else if (force || now - lastPlain >= PLAIN_PROGRESS_MS) {
+        lastPlain = now;
+        say(`height ${height}/${goal()}  ${r} headers/s  ETA ${eta}`, {});
+      }
+    };
+
+    const finish = (): void => {
+      done = true;
+      const best = store.tree.best;
+      const end = targetHeight === undefined ? best : store.tree.atHeight(Math.min(targetHeight, best.height))!;
+      const seconds = (Date.now() - started) / 1000;
+      say(
+        `synced ${synced} headers to height ${end.height} (${toDisplayHex(end.hash)}) in ${formatDuration(seconds * 1000)}, ${rate()} headers/s, consensus rules checked; store at height ${best.height} in ${session.dataDir}`,
+        { event: 'done', ...point(end), synced, seconds, headersPerSecond: rate(), stored: best.height, dataDir: session.dataDir, file: values.out },
+      );
+      if (!follow) stop.stop('duration');
+      else say(`following new headers (Ctrl-C to stop)`, { event: 'following' });
+    };
+
+    // Whether the initial sync is over, or cannot reach --to.
+    function check(): void {
+      if (done || stop.signal.aborted) return;
+      const best = store.tree.best;
+      const peers = peerHeight();
+      if (targetHeight !== undefined && best.height >= targetHeight) return finish();
+      const atPeerTip = peers.peer !== undefined && best.height >= peers.height;
+      if (atPeerTip) atPeerTipSince ??= Date.now();
+      else atPeerTipSince = undefined;
+      if (targetHeight === undefined) {
+        if (syncedEvent || atPeerTip) finish();
+        return;
+      }
+      if (syncedEvent || (atPeerTipSince !== undefined && Date.now() - atPeerTipSince >= AT_PEER_TIP_WAIT_MS)) {
+        const who = peers.peer ? `peer ${peerLabel(peers.peer)}` : 'no peer';
+        fail(new CliError(`${who} has no headers past height ${best.height} (asked for --to ${targetHeight})`));
       }
     }
-    const seconds = (Date.now() - started) / 1000;
-    const rate = seconds > 0 ? Math.round(synced / seconds) : synced;
-    say(
-      `synced ${synced} headers to height ${chain.tip.height} (${toDisplayHex(chain.tip.hash)}) in ${formatDuration(seconds * 1000)}, ${rate} headers/s, linkage and proof of work checked${values.out ? `; saved to ${values.out}` : ''}`,
-      { event: 'done', height: chain.tip.height, hash: toDisplayHex(chain.tip.hash), synced, seconds, headersPerSecond: rate, file: values.out },
-    );
+
+    follower.on('header', () => {
+      synced++;
+    });
+    follower.on('tip', (entry) => {
+      if (!done) {
+        showProgress(false);
+        check();
+      } else if (follow) say(`tip ${entry.height} ${toDisplayHex(entry.hash)}`, tipEvent(entry));
+    });
+    follower.on('reorg', (r) => say(`reorg at fork ${r.fork.height} ${toDisplayHex(r.fork.hash)}: ${r.disconnected.length} headers disconnected, ${r.connected.length} connected`, reorgEvent(r)));
+    follower.on('synced', () => {
+      syncedEvent = true;
+      check();
+    });
+    follower.on('drop', (e) => say(`dropped ${peerLabel(e.peer)}: ${e.reason}`, { event: 'drop', peer: peerLabel(e.peer), reason: e.reason, ban: e.ban }));
+    follower.on('listenerError', (err) => say(`warning: ${String(err)}`, { event: 'warning', message: String(err) }));
+    manager.on('peer:ready', (peer) => {
+      const v = peer.remote.version;
+      say(`syncing with ${peerLabel(peer)} (${v?.userAgent}, height ${v?.startHeight}) from height ${store.tree.best.height}`, {
+        event: 'peer',
+        peer: peerLabel(peer),
+        userAgent: v?.userAgent,
+        height: v?.startHeight,
+        from: store.tree.best.height,
+      });
+    });
+
+    checker = setInterval(() => check(), CHECK_EVERY_MS);
+    follower.start();
+    await manager.start();
+    const cause = await stop.wait();
+    if (!done) {
+      if (fatal) throw fatal;
+      if (cause === 'duration') throw new CliError(`not done after --timeout ${values.timeout} s (at height ${store.tree.best.height})`);
+      throw new CliError(`interrupted at height ${store.tree.best.height} (the store keeps it; run again to resume)`);
+    }
+    if (fatal) throw fatal;
+    if (values.out) {
+      const end = targetHeight === undefined ? store.tree.best.height : Math.min(targetHeight, store.tree.best.height);
+      await exportHeaders(store, end, values.out);
+    }
     return 0;
   } finally {
+    clearInterval(checker);
+    stopWatching();
     stop.dispose();
-    if (out) await new Promise<void>((resolve) => out!.end(() => resolve()));
+    follower.stop();
+    if (barShown) process.stdout.write('\n');
     await manager.stop();
+    await store.close();
   }
-}
-
-/** Another ready peer than `failed`, waiting for one if needed. */
-async function nextPeer(manager: Manager, session: SessionOptions, failed: ManagedPeer, signal: AbortSignal): Promise<ManagedPeer> {
-  const other = manager.peers.find((p) => p !== failed && p.state === 'ready');
-  if (other) return other;
-  if (!failed.closeReason) await failed.close('local', 'switching peer');
-  return firstReadyPeer(manager, session, signal, PEER_WAIT_MS);
 }

@@ -3,6 +3,7 @@ import { CliError, errorLine } from './common.js';
 import { runConnect, CONNECT_USAGE } from './connect.js';
 import { runHeaders, HEADERS_USAGE } from './headers.js';
 import { runBlock, BLOCK_USAGE } from './block.js';
+import { runChain, CHAIN_USAGE } from './chain.js';
 import { runSeeds, SEEDS_USAGE } from './seeds.js';
 import { runPeers, PEERS_USAGE } from './peers.js';
 
@@ -12,7 +13,8 @@ commands:
   connect        connect to the network and watch peers live (see bsv-wire connect --help)
   seeds          resolve the network's DNS seeds and print each answer with its source
   peers          list the peer store (tried/new/banned); --unban ADDR removes a ban
-  headers        sync block headers (--to HEIGHT|tip [--out FILE]), checking linkage and proof of work
+  headers        sync block headers into the data directory's header store (--to HEIGHT|tip, --follow, --out FILE)
+  chain          the header store: best tip, known forks, files and health
   block HASH     stream one block from a peer: each txid, then a summary
   decode [HEX]   decode whole frames (hex argument or stdin) to JSON, one message per line
   encode [JSON]  encode JSON messages (argument or stdin) to frame hex
@@ -28,6 +30,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
   seeds: { run: runSeeds, usage: SEEDS_USAGE },
   peers: { run: runPeers, usage: PEERS_USAGE },
   headers: { run: runHeaders, usage: HEADERS_USAGE },
+  chain: { run: runChain, usage: CHAIN_USAGE },
   block: { run: runBlock, usage: BLOCK_USAGE },
   decode: { run: (args) => runCodec('decode', args), usage: USAGE },
   encode: { run: (args) => runCodec('encode', args), usage: USAGE },

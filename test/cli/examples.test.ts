@@ -29,7 +29,7 @@ function example(t: Test, name: string, args: string[]): CliRun {
 
 const peerArgs = (): string[] => ['--network', 'regtest', '--peer', `127.0.0.1:${node.p2pPort}`];
 
-t.test('spv-headers: syncs from genesis with PoW checks, then follows a new block', async (t) => {
+t.test('spv-headers: syncs from genesis into a HeaderStore with the consensus rules, then follows a new block', async (t) => {
   const run = example(t, 'spv-headers.ts', [...peerArgs(), '--duration', '12']);
   await run.waitForLine((l) => l.startsWith(`synced to height ${height} (`), 30_000, 'the initial sync');
   const [mined] = await node.mine(1);
@@ -37,7 +37,7 @@ t.test('spv-headers: syncs from genesis with PoW checks, then follows a new bloc
   await run.waitForLine((l) => l === `new header ${height} ${mined}`, 15_000, 'the new header');
   const result = await run.done;
   t.equal(result.code, 0, result.stderr);
-  t.match(result.stdout, new RegExp(`synced to height ${height - 1} \\([0-9a-f]{64}\\) in [\\d.]+ s, proof of work checked`));
+  t.match(result.stdout, new RegExp(`synced to height ${height - 1} \\([0-9a-f]{64}\\) in [\\d.]+ s, consensus rules checked`));
   t.match(result.stdout, `new header ${height} ${mined}`);
   t.match(result.stdout.trim().split('\n').at(-1), `stopped at height ${height}`);
 });

@@ -95,7 +95,7 @@ t.test('connect on a pseudo-terminal draws the live view in place', needsScript,
   t.notMatch(after, /\x1b\[\?1049h/, 'no frame drawn after the screen was given back');
 });
 
-t.test('headers on a pseudo-terminal shows a progress bar with headers per second', needsScript, async (t) => {
+t.test('headers on a pseudo-terminal shows a progress bar with headers per second and ETA', needsScript, async (t) => {
   const node = await startRegtestNode();
   t.teardown(() => node.stop());
   await node.mine(30);
@@ -104,6 +104,6 @@ t.test('headers on a pseudo-terminal shows a progress bar with headers per secon
   const result = await startProcess('script', ['-qec', command, '/dev/null'], { cwd: ROOT, killAfterMs: 60_000 }).done;
   t.equal(result.code, 0, result.stderr);
   const screen = result.stdout.replace(/\r\x1b\[K/g, '\n').replace(/\r/g, '');
-  t.match(screen, /\[#{30}\] 100\.0% height 30\/30  \d+ headers\/s/, 'a full progress bar');
-  t.match(screen, /synced 30 headers to height 30 \([0-9a-f]{64}\) in \S+, \d+ headers\/s, linkage and proof of work checked/);
+  t.match(screen, /\[#{30}\] 100\.0% height 30\/30  \d+ headers\/s  ETA \S+/, 'a full progress bar with headers/s and ETA');
+  t.match(screen, /synced 30 headers to height 30 \([0-9a-f]{64}\) in \S+, \d+ headers\/s, consensus rules checked/);
 });

@@ -129,33 +129,6 @@ t.test('plain log lines when stdout is not a terminal', async (t) => {
   t.notMatch(result.stdout, /\x1b\[/, 'no terminal escapes');
 });
 
-t.test('headers --to tip reaches the node height, checks PoW (bits 0x207fffff) and resumes from its file', async (t) => {
-  const dir = tempDir(t);
-  const file = join(dir, 'headers.bin');
-  const tip = (await node.rpc('getblockcount')) as number;
-  const tipHash = (await node.rpc('getblockhash', [tip])) as string;
-  const first = await runCli(['headers', '--network', 'regtest', '--peer', `127.0.0.1:${node.p2pPort}`, '--to', String(tip - 5), '--out', file, '--datadir', dir, '--json']);
-  t.equal(first.code, 0, first.stderr);
-  t.match(jsonEvents(first.stdout).at(-1), { event: 'done', height: tip - 5, hash: (await node.rpc('getblockhash', [tip - 5])) as string });
-  t.equal(statSync(file).size, (tip - 5) * 80, 'raw 80-byte headers from height 1');
-
-  const second = await runCli(['headers', '--network', 'regtest', '--peer', `127.0.0.1:${node.p2pPort}`, '--to', 'tip', '--out', file, '--datadir', dir, '--json']);
-  t.equal(second.code, 0, second.stderr);
-  const events = jsonEvents(second.stdout);
-  t.match(events[0], { event: 'resume', height: tip - 5 });
-  t.match(events.at(-1), { event: 'done', height: tip, hash: tipHash, synced: 5 });
-  t.ok(events.some((e) => e.event === 'progress' && typeof e.headersPerSecond === 'number'), 'progress with headers/s');
-  t.equal(statSync(file).size, tip * 80);
-
-  const plain = await runCli(['headers', '--network', 'regtest', '--peer', `127.0.0.1:${node.p2pPort}`, '--to', 'tip', '--datadir', dir]);
-  t.equal(plain.code, 0, plain.stderr);
-  t.match(plain.stdout, new RegExp(`synced ${tip} headers to height ${tip} \\(${tipHash}\\) in \\S+, \\d+ headers/s, linkage and proof of work checked`));
-
-  const tooFar = await runCli(['headers', '--network', 'regtest', '--peer', `127.0.0.1:${node.p2pPort}`, '--to', String(tip + 50), '--datadir', dir]);
-  t.equal(tooFar.code, 1);
-  t.match(tooFar.stderr, new RegExp(`has no headers past height ${tip} \\(asked for --to ${tip + 50}\\)`));
-});
-
 t.test('block HASH lists the same txids as the node, then a summary', async (t) => {
   const dir = tempDir(t);
   const spends = [await sendSpend(node, 1), await sendSpend(node, 2), await sendSpend(node, 3)];
