@@ -8,6 +8,7 @@ import {
   FrameDecoder,
   LEGACY_MAX_PROTOCOL_PAYLOAD_LENGTH,
   encodeFrame,
+  encodeFrameHeader,
   payloadLimitClassOf,
   type FrameEvent,
   type FrameHeader,
@@ -182,6 +183,8 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   private outFrames: Buffer[] = [];
   private outBytes = 0;
   private flushScheduled = false;
+  /** True while sendStreamed writes a frame piece by piece. */
+  private streamingOut = false;
   /** Writes handed to the stream whose callback has not run yet. */
   private writesInFlight = 0;
   private sendPaused = false;
@@ -338,7 +341,56 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     return true;
   }
 
+  /**
+   * Sends one frame whose payload is produced piece by piece (a block served from disk, larger
+   * than memory). Other output waits until its last piece is written, so no frame is ever put in
+   * the middle of it; socket backpressure is awaited between pieces. The checksum is the first 4
+   * bytes of the payload's sha256d (ignored for extmsg). Resolves false if the connection closed
+   * before the frame was complete, or the pieces did not add up to payloadLength.
+   */
+  async sendStreamed(command: string, payloadLength: number, checksum: Buffer, pieces: Iterable<Buffer> | AsyncIterable<Buffer>): Promise<boolean> {
+    if (this.closed) return false;
+    if (this.streamingOut) throw new Error('sendStreamed: another streamed frame is still being written');
+    const header = encodeFrameHeader(this.network.magic, command, payloadLength, checksum, { peerVersion: this.protocol.remote.version?.version });
+    this.flushFrames();
+    this.streamingOut = true;
+    let written = 0;
+    try {
+      this.stats_.sent(command, header.length + payloadLength);
+      this.protocol.noteSent();
+      this.writeOut(header);
+      for await (const piece of pieces) {
+        if (this.closed || this.stream.destroyed) return false;
+        written += piece.length;
+        if (written > payloadLength) throw new RangeError(`sendStreamed: pieces exceed the declared ${payloadLength} bytes`);
+        if (!this.writeOut(piece)) await this.drained();
+      }
+      return written === payloadLength && !this.closed;
+    } finally {
+      this.streamingOut = false;
+      if (written === payloadLength) this.flushFrames();
+      else if (!this.closed) this.apply(this.protocol.close('local', `our streamed ${command} ended after ${written} of ${payloadLength} bytes`));
+    }
+  }
+
+  /** Resolves on the stream's next 'drain' (or its close), leaving no listener behind. */
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.stream.off('drain', done).off('close', done);
+        resolve();
+      };
+      this.stream.on('drain', done).on('close', done);
+    });
+  }
+
   private queueFrame(frame: Buffer): void {
+    if (this.streamingOut) {
+      // A streamed frame is on the wire: everything else waits behind it, whatever its size.
+      this.outFrames.push(frame);
+      this.outBytes += frame.length;
+      return;
+    }
     if (frame.length >= COALESCE_BYTES) {
       this.flushFrames(); // keep the order
       this.writeOut(frame);
@@ -357,17 +409,18 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   }
 
   private flushFrames(): void {
-    if (this.outFrames.length === 0) return;
+    if (this.outFrames.length === 0 || this.streamingOut) return;
     const out = this.outFrames.length === 1 ? this.outFrames[0]! : Buffer.concat(this.outFrames, this.outBytes);
     this.outFrames = [];
     this.outBytes = 0;
     this.writeOut(out);
   }
 
-  private writeOut(data: Buffer): void {
-    if (this.stream.destroyed || this.stream.writableEnded) return;
+  /** False when the stream wants a 'drain' before more (or is gone). */
+  private writeOut(data: Buffer): boolean {
+    if (this.stream.destroyed || this.stream.writableEnded) return false;
     this.writesInFlight++;
-    this.stream.write(data, () => {
+    return this.stream.write(data, () => {
       this.writesInFlight--;
       // Resume reading once the backlog has drained to half the mark (hysteresis, not a flutter).
       if (this.sendPaused && this.sendBacklogBytes <= this.sendHighWaterMark / 2) {

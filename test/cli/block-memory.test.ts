@@ -8,7 +8,6 @@ import type net from 'node:net';
 import { listen } from '../../lib/transport/index.js';
 import { PeerConnection } from '../../lib/peer/index.js';
 import { regtest } from '../../lib/networks.js';
-import { encodeFrameHeader } from '../../lib/framing/index.js';
 import { Sha256dStream, toDisplayHex } from '../../lib/hash.js';
 import { planSyntheticBlock, syntheticBlockChunks } from '../../bench/synthetic-block.js';
 import { startCli, tempDir } from './fixtures/run-cli.js';
@@ -42,13 +41,8 @@ async function streamBlock(t: Test, targetBytes: number): Promise<number> {
     const peer = new PeerConnection(socket, { network: regtest, direction: 'inbound', remote: { address: '127.0.0.1', port: socket.remotePort ?? 0 } });
     peer.on('getdata', (m) => {
       if (!m.inventory.some((i) => i.type === 2 && i.hash.equals(info.hash))) return;
-      void (async () => {
-        socket.write(encodeFrameHeader(regtest.magic, 'block', info.payloadLength, checksum));
-        for (const chunk of syntheticBlockChunks(spec, info, 1 << 16)) {
-          if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve));
-          if (socket.destroyed) return;
-        }
-      })();
+      // Through the connection, so its own replies (a pong) wait instead of landing inside the block.
+      void peer.sendStreamed('block', info.payloadLength, checksum, syntheticBlockChunks(spec, info, 1 << 16));
     });
   });
   t.teardown(async () => {
