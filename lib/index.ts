@@ -43,6 +43,7 @@ export * from './block/frames.js';
 export { MerkleRootBuilder } from './messages/merkle.js';
 export * from './peer/index.js';
 export * from './transport/index.js';
+export * from './connect/index.js';
 export * from './peerstore/index.js';
 export * from './discovery/index.js';
 export * from './manager/index.js';

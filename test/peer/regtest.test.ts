@@ -1,7 +1,7 @@
 // PeerConnection against real peers: a bcash regtest node, microsocks, and hostile raw servers.
 import t from 'tap';
 import net from 'node:net';
-import { connectPeer } from '../../lib/peer/connect.js';
+import { connectPeer } from '../../lib/connect/dial.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { PeerError } from '../../lib/peer/reasons.js';
