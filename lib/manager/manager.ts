@@ -31,8 +31,12 @@ import {
 } from './options.js';
 
 const MAX_ADDR_PER_MESSAGE = 1000;
-/** Connections being turned away politely at one time; past this, new sockets are just closed. */
-const MAX_REJECTING = 16;
+/**
+ * Inbound sockets held beyond the inbound limit: peers turned away politely (over-capacity after the
+ * handshake, no slot) and evicted or closed peers whose socket is still flushing. The Manager never
+ * holds more than inbound limit + this many accepted sockets; a socket past that is closed at accept.
+ */
+export const INBOUND_REJECTING_ALLOWANCE = 16;
 
 interface PeerRecord {
   slot: SlotHandle | undefined;
@@ -70,6 +74,10 @@ export class Manager extends EventEmitter<ManagerEvents> {
   private running = false;
   private stopping: Promise<void> | undefined;
   private rejecting = 0;
+  /** Accepted sockets not yet closed (counted until the socket's own 'close', not the peer's). */
+  private inboundSockets = 0;
+  /** Outbound-kind slots of closed peers whose socket is still open (released on the socket's 'close'). */
+  private readonly closingSlots = new Set<SlotHandle>();
   private maintainQueued = false;
   private discovering: Promise<void> | undefined;
 
@@ -267,7 +275,9 @@ export class Manager extends EventEmitter<ManagerEvents> {
       await peer.ready(handshakeMs + 5000);
       return peer;
     } catch (err) {
-      slot.release();
+      // An adopted peer gives its slot back when its socket has closed (see adopt); only a dial that
+      // never produced a peer releases here.
+      if (!peer) slot.release();
       if (peer && !peer.closeReason) await peer.close('local', 'handshake did not complete');
       if (this.running) {
         const transient = this.noteFailure(host, port, err);
@@ -418,11 +428,18 @@ export class Manager extends EventEmitter<ManagerEvents> {
       socket.destroy();
       return;
     }
+    // Hard bound on what the OS sees: closing peers still hold their socket, so count sockets, not slots.
+    if (this.inboundSockets >= this.slots.limit('inbound') + INBOUND_REJECTING_ALLOWANCE) {
+      socket.destroy();
+      return;
+    }
+    this.inboundSockets++;
+    socket.once('close', () => this.inboundSockets--);
     let slot = this.slots.reserve('inbound');
     if (!slot && this.evictOne()) slot = this.slots.reserve('inbound');
     if (!slot) {
       // Turned away politely after the handshake (over-capacity), unless too many already are.
-      if (this.rejecting >= MAX_REJECTING) {
+      if (this.rejecting >= INBOUND_REJECTING_ALLOWANCE) {
         socket.destroy();
         return;
       }
@@ -457,7 +474,9 @@ export class Manager extends EventEmitter<ManagerEvents> {
 
   /** After a limit was lowered: close the newest outbound peers, evict inbound ones. */
   private trimExcess(): void {
-    for (let n = this.slots.excess('outbound'); n > 0; n--) {
+    // Peers already closing still hold their slot until their socket is gone: don't close more for them.
+    const closingOutbound = [...this.closingSlots].filter((slot) => slot.kind === 'outbound').length;
+    for (let n = this.slots.excess('outbound') - closingOutbound; n > 0; n--) {
       const newest = this.peers.filter((p) => p.type === 'outbound' && !p.closeReason).sort((a, b) => b.connectedAt - a.connectedAt)[0];
       if (!newest) break;
       void newest.close('local', 'outbound target lowered');
@@ -507,8 +526,22 @@ export class Manager extends EventEmitter<ManagerEvents> {
     peer.on('tx', () => (peer.lastTxAt = this.clock.now()));
     peer.on('blockHeader', () => (peer.lastBlockAt = this.clock.now()));
     peer.on('ban', (event) => this.onBan(peer, event.reason));
+    if (direction === 'outbound') {
+      // An outbound slot is free only once the socket is really gone: released at the peer's close, a
+      // replacement dial could start while the old socket still flushes, and the OS would see one more
+      // connection than the target. (Inbound slots free at once, so an evicted peer's replacement gets
+      // in; their lingering sockets are bounded by INBOUND_REJECTING_ALLOWANCE instead.)
+      const freeSlot = (): void => {
+        if (slot) this.closingSlots.delete(slot);
+        slot?.release();
+        this.scheduleMaintain();
+      };
+      stream.once('close', freeSlot);
+      if (stream.destroyed) freeSlot();
+    }
     peer.on('close', (reason) => {
-      record.slot?.release();
+      if (direction === 'inbound') record.slot?.release();
+      else if (slot && !slot.released) this.closingSlots.add(slot);
       this.records.delete(peer);
       this.safeEmit('peer:close', peer, reason);
       this.scheduleMaintain();
