@@ -254,11 +254,15 @@ interface BurstRun {
   readonly endRssMb: number;
   readonly startHeapMb: number;
   readonly endHeapMb: number;
+  readonly startHeapTotalMb: number;
+  readonly endHeapTotalMb: number;
   readonly ready: number;
   readonly failed: number;
   readonly launchMs: number;
   readonly samples: number;
   readonly alive: boolean;
+  /** Peers still in the Manager's list after the burst. */
+  readonly peersAfter: number;
 }
 
 async function burstOnce(limit: number, attempts: number, durationMs: number): Promise<BurstRun> {
@@ -287,7 +291,9 @@ async function burstOnce(limit: number, attempts: number, durationMs: number): P
     for (let i = 0; i < 100 && openDescriptors(pid) > baseFds; i++) await sleep(100);
     clearInterval(sampler);
     const afterSockets = openDescriptors(pid) - baseFds;
-    await sleep(1000);
+    // The after figure is taken 10 s after the sockets are gone: V8's memory reducer gives back the young
+    // generation the burst grew only after some idle seconds.
+    await sleep(10_000);
     const after = await measure(server);
     return {
       peakSockets,
@@ -297,11 +303,14 @@ async function burstOnce(limit: number, attempts: number, durationMs: number): P
       endRssMb: after.memory.rss / MB,
       startHeapMb: before.memory.heapUsed / MB,
       endHeapMb: after.memory.heapUsed / MB,
+      startHeapTotalMb: before.memory.heapTotal / MB,
+      endHeapTotalMb: after.memory.heapTotal / MB,
       ready: report.ready,
       failed: report.failed,
       launchMs: report.launchMs ?? 0,
       samples,
       alive: server.process.exitCode === null,
+      peersAfter: after.peers,
     };
   } finally {
     await stopAll(server, client);
@@ -316,7 +325,7 @@ async function burst(runs: number): Promise<void> {
   for (let i = 0; i < runs; i++) {
     const r = await burstOnce(limit, 10_000, 2000);
     process.stderr.write(
-      `  run ${i + 1}: peak ${r.peakSockets} sockets (cap ${cap}), ${r.afterSockets} after; RSS ${fmt(r.startRssMb)} -> peak ${fmt(r.peakRssMb)} -> ${fmt(r.endRssMb)} MB; heap ${fmt(r.startHeapMb)} -> ${fmt(r.endHeapMb)} MB; ` +
+      `  run ${i + 1}: peak ${r.peakSockets} sockets (cap ${cap}), ${r.afterSockets} after (${r.peersAfter} peers listed); RSS ${fmt(r.startRssMb)} -> peak ${fmt(r.peakRssMb)} -> ${fmt(r.endRssMb)} MB; heap used ${fmt(r.startHeapMb)} -> ${fmt(r.endHeapMb)} MB, committed ${fmt(r.startHeapTotalMb)} -> ${fmt(r.endHeapTotalMb)} MB; ` +
         `${r.ready} handshakes, ${r.failed} refused/closed; launched in ${fmt(r.launchMs, 0)} ms; ${r.samples} samples; server ${r.alive ? 'alive' : 'DEAD'}\n`,
     );
     results.push(r);
