@@ -18,7 +18,8 @@ export interface ClientReport {
 }
 
 export type ServerCommand =
-  | { readonly kind: 'measure' }
+  /** reduce: a memory-reducing (last-resort) full GC first, as V8 does under memory pressure, instead of a plain one. */
+  | { readonly kind: 'measure'; readonly reduce?: boolean }
   | { readonly kind: 'heap-breakdown' }
   | { readonly kind: 'profile-start' }
   | { readonly kind: 'profile-stop' }

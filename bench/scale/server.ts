@@ -25,8 +25,9 @@ const manager = new Manager({
 });
 manager.on('warning', () => {});
 
-const gc = (globalThis as { gc?: () => void }).gc;
-function memory(): MemorySample {
+const gc = (globalThis as { gc?: (options?: { type: string; execution: string; flavor: string }) => void }).gc;
+function memory(reduce = false): MemorySample {
+  if (reduce) gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
   gc?.();
   gc?.();
   const m = process.memoryUsage();
@@ -38,7 +39,7 @@ process.on('message', (command: ServerCommand) => {
   switch (command.kind) {
     case 'measure': {
       const peers = manager.peers;
-      send({ kind: 'measured', memory: memory(), readyPeers: peers.filter((p) => p.state === 'ready').length, peers: peers.length, acceptedSockets: 0 });
+      send({ kind: 'measured', memory: memory(command.reduce), readyPeers: peers.filter((p) => p.state === 'ready').length, peers: peers.length, acceptedSockets: 0 });
       break;
     }
     case 'heap-breakdown':

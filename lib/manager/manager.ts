@@ -12,7 +12,7 @@ import { discoverSeeds, seedAddressFetchTargets } from '../discovery/index.js';
 import { listen, socksDialer, tcpDialer, type Dialer, type Listener, type ListenerAddress } from '../transport/index.js';
 import type { PeerEvents } from '../peer/connection.js';
 import { systemClock, type Clock } from '../peer/clock.js';
-import { PeerError } from '../peer/reasons.js';
+import { PeerError, type CloseReason } from '../peer/reasons.js';
 import { DEFAULT_TIMEOUTS } from '../peer/protocol.js';
 import { assertSendableUserAgent } from '../peer/user-agent.js';
 import { ConnectionSlots, type SlotCounts, type SlotHandle, type SlotKind } from './slots.js';
@@ -74,8 +74,6 @@ export class Manager extends EventEmitter<ManagerEvents> {
   private running = false;
   private stopping: Promise<void> | undefined;
   private rejecting = 0;
-  /** Accepted sockets not yet closed (counted until the socket's own 'close', not the peer's). */
-  private inboundSockets = 0;
   /** Outbound-kind slots of closed peers whose socket is still open (released on the socket's 'close'). */
   private readonly closingSlots = new Set<SlotHandle>();
   private maintainQueued = false;
@@ -429,12 +427,11 @@ export class Manager extends EventEmitter<ManagerEvents> {
       return;
     }
     // Hard bound on what the OS sees: closing peers still hold their socket, so count sockets, not slots.
-    if (this.inboundSockets >= this.slots.limit('inbound') + INBOUND_REJECTING_ALLOWANCE) {
+    // (The listener counts its accepted sockets until each one's 'close', this one included.)
+    if ((this.listener?.connections ?? 0) > this.slots.limit('inbound') + INBOUND_REJECTING_ALLOWANCE) {
       socket.destroy();
       return;
     }
-    this.inboundSockets++;
-    socket.once('close', () => this.inboundSockets--);
     let slot = this.slots.reserve('inbound');
     if (!slot && this.evictOne()) slot = this.slots.reserve('inbound');
     if (!slot) {
@@ -519,13 +516,9 @@ export class Manager extends EventEmitter<ManagerEvents> {
       { ...this.options.peerOptions, network: this.network, direction, remote, clock: this.clock, admit },
       { type, netgroup, connectedAt: this.clock.now(), forward: (p, event, args) => this.forward(p, event, args) },
     );
+    // The Manager's own handling of the peer's events runs in forward(), which every ManagedPeer event
+    // already passes through: no listener closures per peer (they were about 1 KB of each idle peer).
     this.records.set(peer, record);
-    peer.on('ready', (version) => this.onReady(peer, record, version));
-    peer.on('addr', (m) => this.onAddr(peer, record, m));
-    peer.on('getaddr', () => this.onGetaddr(peer, record));
-    peer.on('tx', () => (peer.lastTxAt = this.clock.now()));
-    peer.on('blockHeader', () => (peer.lastBlockAt = this.clock.now()));
-    peer.on('ban', (event) => this.onBan(peer, event.reason));
     if (direction === 'outbound') {
       // An outbound slot is free only once the socket is really gone: released at the peer's close, a
       // replacement dial could start while the old socket still flushes, and the OS would see one more
@@ -539,14 +532,44 @@ export class Manager extends EventEmitter<ManagerEvents> {
       stream.once('close', freeSlot);
       if (stream.destroyed) freeSlot();
     }
-    peer.on('close', (reason) => {
-      if (direction === 'inbound') record.slot?.release();
-      else if (slot && !slot.released) this.closingSlots.add(slot);
-      this.records.delete(peer);
-      this.safeEmit('peer:close', peer, reason);
-      this.scheduleMaintain();
-    });
     return peer;
+  }
+
+  /** The Manager's bookkeeping for one peer event, before the event is forwarded to the app. */
+  private onPeerEvent(peer: ManagedPeer, event: keyof PeerEvents, args: readonly unknown[]): void {
+    const record = this.records.get(peer);
+    if (!record) return;
+    switch (event) {
+      case 'ready':
+        this.onReady(peer, record, args[0] as MessageOf<'version'>);
+        break;
+      case 'addr':
+        this.onAddr(peer, record, args[0] as MessageOf<'addr'>);
+        break;
+      case 'getaddr':
+        this.onGetaddr(peer, record);
+        break;
+      case 'tx':
+        peer.lastTxAt = this.clock.now();
+        break;
+      case 'blockHeader':
+        peer.lastBlockAt = this.clock.now();
+        break;
+      case 'ban':
+        this.onBan(peer, (args[0] as Parameters<PeerEvents['ban']>[0]).reason);
+        break;
+      case 'close': {
+        const slot = record.slot;
+        if (peer.direction === 'inbound') slot?.release();
+        else if (slot && !slot.released) this.closingSlots.add(slot);
+        this.records.delete(peer);
+        this.safeEmit('peer:close', peer, args[0] as CloseReason);
+        this.scheduleMaintain();
+        break;
+      }
+      default:
+        break;
+    }
   }
 
   private onReady(peer: ManagedPeer, record: PeerRecord, version: MessageOf<'version'>): void {
@@ -612,6 +635,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
   }
 
   private forward(peer: ManagedPeer, event: keyof PeerEvents, args: readonly unknown[]): void {
+    this.onPeerEvent(peer, event, args);
     // Throws propagate into the peer's safeEmit, which reports them as its listenerError.
     (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args, peer);
   }
