@@ -266,6 +266,7 @@ interface BurstRun {
   readonly alive: boolean;
   /** Peers still in the Manager's list after the burst. */
   readonly peersAfter: number;
+  readonly peerStatesAfter: readonly string[];
 }
 
 async function burstOnce(limit: number, attempts: number, durationMs: number): Promise<BurstRun> {
@@ -318,6 +319,7 @@ async function burstOnce(limit: number, attempts: number, durationMs: number): P
       samples,
       alive: server.process.exitCode === null,
       peersAfter: after.peers,
+      peerStatesAfter: after.peerStates,
     };
   } finally {
     await stopAll(server, client);
@@ -332,7 +334,7 @@ async function burst(runs: number): Promise<void> {
   for (let i = 0; i < runs; i++) {
     const r = await burstOnce(limit, 10_000, 2000);
     process.stderr.write(
-      `  run ${i + 1}: peak ${r.peakSockets} sockets (cap ${cap}), ${r.afterSockets} after (${r.peersAfter} peers listed); RSS ${fmt(r.startRssMb)} -> peak ${fmt(r.peakRssMb)} -> ${fmt(r.endRssMb)} MB (after a memory-reducing GC ${fmt(r.startReducedRssMb)} -> ${fmt(r.endReducedRssMb)}); heap used ${fmt(r.startHeapMb)} -> ${fmt(r.endHeapMb)} MB, committed ${fmt(r.startHeapTotalMb)} -> ${fmt(r.endHeapTotalMb)} MB; ` +
+      `  run ${i + 1}: peak ${r.peakSockets} sockets (cap ${cap}), ${r.afterSockets} after (${r.peersAfter} peers listed${r.peersAfter ? `: ${r.peerStatesAfter.join(', ')}` : ''}); RSS ${fmt(r.startRssMb)} -> peak ${fmt(r.peakRssMb)} -> ${fmt(r.endRssMb)} MB (after a memory-reducing GC ${fmt(r.startReducedRssMb)} -> ${fmt(r.endReducedRssMb)}); heap used ${fmt(r.startHeapMb)} -> ${fmt(r.endHeapMb)} MB, committed ${fmt(r.startHeapTotalMb)} -> ${fmt(r.endHeapTotalMb)} MB; ` +
         `${r.ready} handshakes, ${r.failed} refused/closed; launched in ${fmt(r.launchMs, 0)} ms; ${r.samples} samples; server ${r.alive ? 'alive' : 'DEAD'}\n`,
     );
     results.push(r);

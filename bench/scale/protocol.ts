@@ -35,7 +35,7 @@ export interface MemorySample {
 
 export type ServerReport =
   | { readonly kind: 'listening'; readonly port: number; readonly memory: MemorySample }
-  | { readonly kind: 'measured'; readonly memory: MemorySample; readonly readyPeers: number; readonly peers: number; readonly acceptedSockets: number }
+  | { readonly kind: 'measured'; readonly memory: MemorySample; readonly readyPeers: number; readonly peers: number; readonly peerStates: readonly string[] }
   /** Live heap after a GC, by constructor or type: [name, objects, bytes (self size)]. */
   | { readonly kind: 'heap-breakdown'; readonly rows: readonly (readonly [string, number, number])[] }
   /** Self time per function over the profiled window, most first: [function and place, share 0..1]. */

@@ -39,7 +39,7 @@ process.on('message', (command: ServerCommand) => {
   switch (command.kind) {
     case 'measure': {
       const peers = manager.peers;
-      send({ kind: 'measured', memory: memory(command.reduce), readyPeers: peers.filter((p) => p.state === 'ready').length, peers: peers.length, acceptedSockets: 0 });
+      send({ kind: 'measured', memory: memory(command.reduce), readyPeers: peers.filter((p) => p.state === 'ready').length, peers: peers.length, peerStates: peers.slice(0, 5).map((p) => `${p.state}${p.closeReason ? ` closed: ${p.closeReason.code}` : ''} ${p.remoteAddress}:${p.remotePort}`) });
       break;
     }
     case 'heap-breakdown':
