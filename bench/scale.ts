@@ -275,6 +275,8 @@ interface BurstRun {
   readonly alive: boolean;
   /** Peers still in the Manager's list after the burst. */
   readonly peersAfter: number;
+  /** Peer sockets open when the after figures are taken (10 s later). */
+  readonly socketsAtEnd: number;
   readonly peerStatesAfter: readonly string[];
 }
 
@@ -308,6 +310,7 @@ async function burstOnce(limit: number, attempts: number, durationMs: number): P
     // The after figure is taken 10 s after the sockets are gone: V8's memory reducer gives back the young
     // generation the burst grew only after some idle seconds.
     await sleep(10_000);
+    const socketsAtEnd = openSockets(pid) - baseFds;
     const after = await measure(server);
     const afterReduced = await measure(server, true);
     return {
@@ -328,6 +331,7 @@ async function burstOnce(limit: number, attempts: number, durationMs: number): P
       samples,
       alive: server.process.exitCode === null,
       peersAfter: after.peers,
+      socketsAtEnd,
       peerStatesAfter: after.peerStates,
     };
   } finally {
@@ -343,7 +347,7 @@ async function burst(runs: number): Promise<void> {
   for (let i = 0; i < runs; i++) {
     const r = await burstOnce(limit, 10_000, 2000);
     process.stderr.write(
-      `  run ${i + 1}: peak ${r.peakSockets} sockets (cap ${cap}), ${r.afterSockets} after (${r.peersAfter} peers listed${r.peersAfter ? `: ${r.peerStatesAfter.join(', ')}` : ''}); RSS ${fmt(r.startRssMb)} -> peak ${fmt(r.peakRssMb)} -> ${fmt(r.endRssMb)} MB (after a memory-reducing GC ${fmt(r.startReducedRssMb)} -> ${fmt(r.endReducedRssMb)}); heap used ${fmt(r.startHeapMb)} -> ${fmt(r.endHeapMb)} MB, committed ${fmt(r.startHeapTotalMb)} -> ${fmt(r.endHeapTotalMb)} MB; ` +
+      `  run ${i + 1}: peak ${r.peakSockets} sockets (cap ${cap}), ${r.afterSockets} after (10 s later ${r.socketsAtEnd} sockets, ${r.peersAfter} peers listed${r.peersAfter ? `: ${r.peerStatesAfter.join(', ')}` : ''}); RSS ${fmt(r.startRssMb)} -> peak ${fmt(r.peakRssMb)} -> ${fmt(r.endRssMb)} MB (after a memory-reducing GC ${fmt(r.startReducedRssMb)} -> ${fmt(r.endReducedRssMb)}); heap used ${fmt(r.startHeapMb)} -> ${fmt(r.endHeapMb)} MB, committed ${fmt(r.startHeapTotalMb)} -> ${fmt(r.endHeapTotalMb)} MB; ` +
         `${r.ready} handshakes, ${r.failed} refused/closed; launched in ${fmt(r.launchMs, 0)} ms; ${r.samples} samples; server ${r.alive ? 'alive' : 'DEAD'}\n`,
     );
     results.push(r);
