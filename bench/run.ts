@@ -5,12 +5,16 @@
  *
  * Options: --only=4mb|100mb   --runs-scale=N (multiply the run counts, at least one run each)
  * Other benchmarks: `npm run bench -- headers-store` (bench/headers-store.ts).
+ *
+ * Then the scale benchmarks (bench/scale.ts): P4 idle peers, P5 handshakes/s, the inbound burst.
+ * `npm run bench -- block` or `-- scale` runs one part; `-- p4`, `-- p5`, `-- burst` one scale benchmark.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ensureBenchBlock, type BenchBlock } from './block-files.js';
 import { contenders, type Outcome } from './contenders.js';
+import { runScale } from './scale.js';
 
 // Sub-benchmarks, chosen by the first argument (`npm run bench -- headers-store`); none: the block decoders below.
 const SUB_BENCHMARKS: Readonly<Record<string, string>> = {
@@ -96,6 +100,10 @@ const childPath = fileURLToPath(new URL('./child.ts', import.meta.url));
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const runsScale = Number(args.get('runs-scale') ?? 1);
 const only = args.get('only');
+const SCALE_BENCHES = ['p4', 'p5', 'burst'];
+const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const wantBlock = positional.length === 0 || positional.includes('block');
+const wantScale = positional.length === 0 || positional.includes('scale') ? SCALE_BENCHES : SCALE_BENCHES.filter((b) => positional.includes(b));
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -160,16 +168,16 @@ function table(block: BenchBlock, rows: Row[]): string {
 }
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
-console.log(`# bsv-wire block decoding benchmark`);
+if (wantBlock) console.log(`# bsv-wire block decoding benchmark`);
 console.log(`node ${process.version}, ${cpus().length} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB RAM`);
-console.log(
+if (wantBlock) console.log(
   '"Decode" = verify the frame checksum and compute every txid, bytes fed in 64 KiB chunks. MB/s and tx/s are per ' +
     'CPU-second (user + system, median of the counted runs), which a shared machine disturbs less than wall time; ' +
     'the wall-clock MB/s is shown too. Peak RSS is per process, with its growth over the process at start.',
 );
 
 const started = performance.now();
-for (const plan of BLOCKS) {
+for (const plan of wantBlock ? BLOCKS : []) {
   if (only && only !== plan.name) continue;
   const t0 = performance.now();
   const block = ensureBenchBlock(`block-${plan.name}`, { targetBytes: plan.targetBytes, seed: plan.seed });
@@ -231,5 +239,9 @@ for (const plan of BLOCKS) {
     }
   }
   console.log(table(block, rows));
+}
+if (wantScale.length > 0) {
+  console.log('\n## Scale: one Manager, an outside client process speaking version/verack over loopback TCP');
+  await runScale(wantScale, args);
 }
 console.log(`\nwhole run: ${((performance.now() - started) / 1000).toFixed(0)} s`);

@@ -45,6 +45,7 @@ export * from './block/tx-stream.js';
 export { MerkleRootBuilder } from './messages/merkle.js';
 export * from './peer/index.js';
 export * from './transport/index.js';
+export * from './connect/index.js';
 export * from './peerstore/index.js';
 export * from './discovery/index.js';
 export * from './manager/index.js';

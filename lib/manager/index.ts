@@ -3,7 +3,7 @@ export { ConnectionSlots, DEFAULT_SLOT_LIMITS, SLOT_KINDS, type SlotHandle, type
 export { selectEvictionVictim, decideEviction, DEFAULT_EVICTION_OPTIONS, type EvictionCandidate, type EvictionOptions, type EvictionDecision, type ProtectionReason } from './eviction.js';
 export { AddrRateLimiter, DEFAULT_ADDR_BURST, DEFAULT_ADDR_RATE_PER_SECOND, type AddrRateOptions } from './addr-rate.js';
 export { ManagedPeer, type ManagedPeerSnapshot, type PeerEventForwarder } from './managed-peer.js';
-export { Manager } from './manager.js';
+export { Manager, INBOUND_REJECTING_ALLOWANCE } from './manager.js';
 export {
   DEFAULT_OUTBOUND_TARGET,
   DEFAULT_INBOUND_LIMIT,

@@ -12,7 +12,7 @@ import { discoverSeeds, seedAddressFetchTargets } from '../discovery/index.js';
 import { listen, socksDialer, tcpDialer, type Dialer, type Listener, type ListenerAddress } from '../transport/index.js';
 import { resolveBufferOptions, type PeerEvents } from '../peer/connection.js';
 import { systemClock, type Clock } from '../peer/clock.js';
-import { PeerError } from '../peer/reasons.js';
+import { PeerError, type CloseReason } from '../peer/reasons.js';
 import { DEFAULT_TIMEOUTS } from '../peer/protocol.js';
 import { assertSendableUserAgent } from '../peer/user-agent.js';
 import { ConnectionSlots, type SlotCounts, type SlotHandle, type SlotKind } from './slots.js';
@@ -31,8 +31,12 @@ import {
 } from './options.js';
 
 const MAX_ADDR_PER_MESSAGE = 1000;
-/** Connections being turned away politely at one time; past this, new sockets are just closed. */
-const MAX_REJECTING = 16;
+/**
+ * Inbound sockets held beyond the inbound limit: peers turned away politely (over-capacity after the
+ * handshake, no slot) and evicted or closed peers whose socket is still flushing. The Manager never
+ * holds more than inbound limit + this many accepted sockets; a socket past that is closed at accept.
+ */
+export const INBOUND_REJECTING_ALLOWANCE = 16;
 
 interface PeerRecord {
   slot: SlotHandle | undefined;
@@ -70,6 +74,8 @@ export class Manager extends EventEmitter<ManagerEvents> {
   private running = false;
   private stopping: Promise<void> | undefined;
   private rejecting = 0;
+  /** Outbound-kind slots of closed peers whose socket is still open (released on the socket's 'close'). */
+  private readonly closingSlots = new Set<SlotHandle>();
   private maintainQueued = false;
   private discovering: Promise<void> | undefined;
 
@@ -268,7 +274,9 @@ export class Manager extends EventEmitter<ManagerEvents> {
       await peer.ready(handshakeMs + 5000);
       return peer;
     } catch (err) {
-      slot.release();
+      // An adopted peer gives its slot back when its socket has closed (see adopt); only a dial that
+      // never produced a peer releases here.
+      if (!peer) slot.release();
       if (peer && !peer.closeReason) await peer.close('local', 'handshake did not complete');
       if (this.running) {
         const transient = this.noteFailure(host, port, err);
@@ -420,11 +428,17 @@ export class Manager extends EventEmitter<ManagerEvents> {
       socket.destroy();
       return;
     }
+    // Hard bound on what the OS sees: closing peers still hold their socket, so count sockets, not slots.
+    // (The listener counts its accepted sockets until each one's 'close', this one included.)
+    if ((this.listener?.connections ?? 0) > this.slots.limit('inbound') + INBOUND_REJECTING_ALLOWANCE) {
+      socket.destroy();
+      return;
+    }
     let slot = this.slots.reserve('inbound');
     if (!slot && this.evictOne()) slot = this.slots.reserve('inbound');
     if (!slot) {
       // Turned away politely after the handshake (over-capacity), unless too many already are.
-      if (this.rejecting >= MAX_REJECTING) {
+      if (this.rejecting >= INBOUND_REJECTING_ALLOWANCE) {
         socket.destroy();
         return;
       }
@@ -459,7 +473,9 @@ export class Manager extends EventEmitter<ManagerEvents> {
 
   /** After a limit was lowered: close the newest outbound peers, evict inbound ones. */
   private trimExcess(): void {
-    for (let n = this.slots.excess('outbound'); n > 0; n--) {
+    // Peers already closing still hold their slot until their socket is gone: don't close more for them.
+    const closingOutbound = [...this.closingSlots].filter((slot) => slot.kind === 'outbound').length;
+    for (let n = this.slots.excess('outbound') - closingOutbound; n > 0; n--) {
       const newest = this.peers.filter((p) => p.type === 'outbound' && !p.closeReason).sort((a, b) => b.connectedAt - a.connectedAt)[0];
       if (!newest) break;
       void newest.close('local', 'outbound target lowered');
@@ -502,21 +518,63 @@ export class Manager extends EventEmitter<ManagerEvents> {
       { ...this.options.peerOptions, network: this.network, direction, remote, clock: this.clock, admit },
       { type, netgroup, connectedAt: this.clock.now(), forward: (p, event, args) => this.forward(p, event, args) },
     );
+    // The Manager's own handling of the peer's events runs in forward(), which every ManagedPeer event
+    // already passes through: no listener closures per peer (they were about 1 KB of each idle peer).
     this.records.set(peer, record);
-    peer.on('ready', (version) => this.onReady(peer, record, version));
-    peer.on('addr', (m) => this.onAddr(peer, record, m));
-    peer.on('getaddr', () => this.onGetaddr(peer, record));
-    peer.on('tx', () => (peer.lastTxAt = this.clock.now()));
-    peer.on('txEnd', (end) => end.checksumOk && (peer.lastTxAt = this.clock.now())); // a huge tx, streamed
-    peer.on('blockHeader', () => (peer.lastBlockAt = this.clock.now()));
-    peer.on('ban', (event) => this.onBan(peer, event.reason));
-    peer.on('close', (reason) => {
-      record.slot?.release();
-      this.records.delete(peer);
-      this.safeEmit('peer:close', peer, reason);
-      this.scheduleMaintain();
-    });
+    if (direction === 'outbound') {
+      // An outbound slot is free only once the socket is really gone: released at the peer's close, a
+      // replacement dial could start while the old socket still flushes, and the OS would see one more
+      // connection than the target. (Inbound slots free at once, so an evicted peer's replacement gets
+      // in; their lingering sockets are bounded by INBOUND_REJECTING_ALLOWANCE instead.)
+      const freeSlot = (): void => {
+        if (slot) this.closingSlots.delete(slot);
+        slot?.release();
+        this.scheduleMaintain();
+      };
+      stream.once('close', freeSlot);
+      if (stream.destroyed) freeSlot();
+    }
     return peer;
+  }
+
+  /** The Manager's bookkeeping for one peer event, before the event is forwarded to the app. */
+  private onPeerEvent(peer: ManagedPeer, event: keyof PeerEvents, args: readonly unknown[]): void {
+    const record = this.records.get(peer);
+    if (!record) return;
+    switch (event) {
+      case 'ready':
+        this.onReady(peer, record, args[0] as MessageOf<'version'>);
+        break;
+      case 'addr':
+        this.onAddr(peer, record, args[0] as MessageOf<'addr'>);
+        break;
+      case 'getaddr':
+        this.onGetaddr(peer, record);
+        break;
+      case 'tx':
+        peer.lastTxAt = this.clock.now();
+        break;
+      case 'txEnd': // a huge tx, streamed
+        if ((args[0] as Parameters<PeerEvents['txEnd']>[0]).checksumOk) peer.lastTxAt = this.clock.now();
+        break;
+      case 'blockHeader':
+        peer.lastBlockAt = this.clock.now();
+        break;
+      case 'ban':
+        this.onBan(peer, (args[0] as Parameters<PeerEvents['ban']>[0]).reason);
+        break;
+      case 'close': {
+        const slot = record.slot;
+        if (peer.direction === 'inbound') slot?.release();
+        else if (slot && !slot.released) this.closingSlots.add(slot);
+        this.records.delete(peer);
+        this.safeEmit('peer:close', peer, args[0] as CloseReason);
+        this.scheduleMaintain();
+        break;
+      }
+      default:
+        break;
+    }
   }
 
   private onReady(peer: ManagedPeer, record: PeerRecord, version: MessageOf<'version'>): void {
@@ -582,6 +640,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
   }
 
   private forward(peer: ManagedPeer, event: keyof PeerEvents, args: readonly unknown[]): void {
+    this.onPeerEvent(peer, event, args);
     // Throws propagate into the peer's safeEmit, which reports them as its listenerError.
     (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args, peer);
   }

@@ -1,5 +1,4 @@
 export { PeerConnection, DEFAULT_USER_AGENT, DEFAULT_MAX_UNFLUSHED_BYTES, DEFAULT_SEND_HIGH_WATER_MARK, resolveBufferOptions, type PeerConnectionOptions, type PeerEvents, type WaitOptions } from './connection.js';
-export { connectPeer, keepConnected, RestartBudget, DEFAULT_RESTART_POLICY, type ConnectPeerOptions, type RestartPolicyOptions } from './connect.js';
 export { PeerProtocol, DEFAULT_TIMEOUTS, isHandshakeCommand, type PeerTimeouts, type LocalVersion, type ProtocolOptions, type ProtocolOutput, type RttStats, type RemotePeerInfo } from './protocol.js';
 export type { BlockEnd, BlockHeaderEvent, BlockTransactionEvent, BlockTxStartEvent, BlockTxPieceEvent, BlockTxEndEvent } from './block-receiver.js';
 export type { TxStartEvent, TxPieceEvent, TxEndEvent } from './tx-receiver.js';
@@ -9,5 +8,4 @@ export { DEFAULT_UA_POLICY, ACCEPT_ANY_UA, userAgentAllowed, type UserAgentPolic
 export { BAN_THRESHOLD, MISBEHAVIOR_POINTS, type MisbehaviorKind } from './misbehavior.js';
 export { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
 export { OTHER_COMMANDS, type PeerStatsSnapshot, type CommandCounters } from './stats.js';
-export { acceptPeers, peerOverStream, type InboundPeerOptions } from './accept.js';
 export { FrameBudget, defaultFrameBudget, DEFAULT_FRAME_BUDGET_BYTES, type FrameBudgetHolder, type FrameBudgetEvictEvent, type FrameBudgetEvents } from './frame-budget.js';

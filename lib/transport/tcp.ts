@@ -53,8 +53,13 @@ export async function dialTcp(host: string, port: number, options: DialOptions):
       socket.removeListener('error', onError);
       socket.removeListener('close', onClose);
       if (error) {
-        socket.destroy();
-        reject(error);
+        // Reject only once the socket is really closed, so a caller that frees a connection slot on
+        // failure never has the OS see the failed socket and its replacement at the same time.
+        if (socket.closed) reject(error);
+        else {
+          socket.once('close', () => reject(error));
+          socket.destroy();
+        }
       } else {
         socket.pause();
         resolve(socket);

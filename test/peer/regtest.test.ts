@@ -2,7 +2,7 @@
 // optional cross-check), and hostile raw servers.
 import t, { type Test } from 'tap';
 import net from 'node:net';
-import { connectPeer } from '../../lib/peer/connect.js';
+import { connectPeer } from '../../lib/connect/dial.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { PeerError } from '../../lib/peer/reasons.js';

@@ -1,8 +1,8 @@
 import pRetry from 'p-retry';
 import { tcpDialer, type Dialer } from '../transport/index.js';
-import { PeerConnection, type PeerConnectionOptions } from './connection.js';
-import { PeerError } from './reasons.js';
-import { DEFAULT_TIMEOUTS } from './protocol.js';
+import { PeerConnection, type PeerConnectionOptions } from '../peer/connection.js';
+import { PeerError } from '../peer/reasons.js';
+import { DEFAULT_TIMEOUTS } from '../peer/protocol.js';
 
 export interface ConnectPeerOptions extends Omit<PeerConnectionOptions, 'direction' | 'remote'> {
   readonly host: string;

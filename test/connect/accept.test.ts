@@ -1,7 +1,7 @@
 import t from 'tap';
 import { duplexPair } from '../helpers/duplex-pair.js';
-import { acceptPeers, peerOverStream } from '../../lib/peer/accept.js';
-import { connectPeer, keepConnected, RestartBudget } from '../../lib/peer/connect.js';
+import { acceptPeers, peerOverStream } from '../../lib/connect/accept.js';
+import { connectPeer, keepConnected, RestartBudget } from '../../lib/connect/dial.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import type { PeerConnection } from '../../lib/peer/connection.js';
 import { ConnectionRegistry } from '../../lib/transport/index.js';

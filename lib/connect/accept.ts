@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { ConnectionRegistry, fromStream, listen, type Listener, type ListenOptions, type StreamMeta } from '../transport/index.js';
-import { PeerConnection, type PeerConnectionOptions } from './connection.js';
+import { PeerConnection, type PeerConnectionOptions } from '../peer/connection.js';
 
 export type InboundPeerOptions = Omit<PeerConnectionOptions, 'direction' | 'remote'>;
 
