@@ -178,7 +178,9 @@ t.test('a silent sync peer on loopback is dropped and replaced by the real node 
   t.match(dropReason, /no headers reply within 30000 ms/);
   const replacedMs = tipAt! - askedAt!;
   t.ok(replacedMs <= 35_000, `synced from the other peer ${replacedMs} ms after the silent peer was asked`);
-  t.ok(droppedAt! - askedAt! >= 30_000, 'not before the deadline');
+  // askedAt is when the request reached the silent peer; the follower's deadline runs from when it sent it,
+  // a loopback delivery earlier (tens of ms on a loaded machine), so allow that much before the 30 s.
+  t.ok(droppedAt! - askedAt! >= 29_500, `not before the deadline (${droppedAt! - askedAt!} ms after the request arrived)`);
   t.equal(toDisplayHex(tree.best.hash), mined.at(-1));
   t.ok(silentPeers.every((p) => p.state === 'closed' || p.closeReason !== undefined), 'the silent peer saw its connection closed');
   t.comment(`silent sync peer: dropped after ${droppedAt! - askedAt!} ms, headers from the replacement after ${replacedMs} ms (real time)`);
