@@ -4,7 +4,8 @@
  * process (so peak RSS is per decoder). Prints a markdown table per block.
  *
  * Options: --only=4mb|100mb   --runs-scale=N (multiply the run counts, at least one run each)
- * Other benchmarks: `npm run bench -- headers-store` (bench/headers-store.ts).
+ * Other benchmarks: `npm run bench -- headers-store` (bench/headers-store.ts), `npm run bench -- headers-sync`
+ * (bench/headers-sync.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
@@ -15,6 +16,7 @@ import { contenders, type Outcome } from './contenders.js';
 // Sub-benchmarks, chosen by the first argument (`npm run bench -- headers-store`); none: the block decoders below.
 const SUB_BENCHMARKS: Readonly<Record<string, string>> = {
   'headers-store': './headers-store.js',
+  'headers-sync': './headers-sync.js',
 };
 const subBenchmark = SUB_BENCHMARKS[process.argv[2] ?? ''];
 if (subBenchmark) {
