@@ -217,34 +217,30 @@ export class HeaderTree {
   /** The ancestors of `tip` (default: the best tip), by height. */
   view(tip?: HeaderEntry): ChainView {
     const tipIndex = tip === undefined ? this.bestIndex : this.require(tip);
-    const tipHeight = this.heights[tipIndex];
+    // A class, not closures: a sync makes one view per header it checks.
+    return new TreeView(this, tipIndex, this.heights[tipIndex], this.entry(tipIndex));
+  }
+
+  /** @internal TreeView.at: the ancestor of the view's tip at `height`. */
+  ancestorAt(view: TreeView, height: number): TreeEntry | undefined {
+    if (!Number.isInteger(height) || height < 0 || height > view.tipHeight) return undefined;
+    if (height === view.tipHeight) return view.tip;
+    if (this.onBest(view.tipIndex)) return this.entry(this.bestAt[height]);
     // Ancestors of a tip off the best chain: its own records down to the junction, where it meets the best chain
     // (and below which the height table answers). Recomputed if the best chain has moved off the junction since.
-    let junction = -1;
-    let branch: number[] = [];
-    const resolveBranch = (): void => {
-      branch = [];
-      let i = tipIndex;
+    if (view.junction < 0 || !this.onBest(view.junction)) {
+      const branch: number[] = [];
+      let i = view.tipIndex;
       while (!this.onBest(i)) {
         branch.push(i);
         i = this.parentOf(i);
       }
-      junction = i;
-      branch.reverse(); // branch[k] is at height junction's + 1 + k
-    };
-    const tipEntry = this.entry(tipIndex);
-    return {
-      tip: tipEntry,
-      at: (height: number): TreeEntry | undefined => {
-        if (!Number.isInteger(height) || height < 0 || height > tipHeight) return undefined;
-        if (height === tipHeight) return tipEntry;
-        if (this.onBest(tipIndex)) return this.entry(this.bestAt[height]);
-        if (junction < 0 || !this.onBest(junction)) resolveBranch();
-        const junctionHeight = this.heights[junction];
-        if (height <= junctionHeight) return this.entry(this.bestAt[height]);
-        return this.entry(branch[height - junctionHeight - 1]);
-      },
-    };
+      view.junction = i;
+      view.branch = branch.reverse(); // branch[k] is at height junction's + 1 + k
+    }
+    const junctionHeight = this.heights[view.junction];
+    if (height <= junctionHeight) return this.entry(this.bestAt[height]);
+    return this.entry(view.branch[height - junctionHeight - 1]);
   }
 
   /** The walk from one tip to another: the last common ancestor, what leaves (tip first) and what joins (fork + 1 first). */
@@ -616,5 +612,24 @@ class TreeHeaderEntry implements TreeEntry {
 
   static madeBy(entry: HeaderEntry, tree: HeaderTree): entry is TreeHeaderEntry {
     return entry instanceof TreeHeaderEntry && entry.#tree === tree;
+  }
+}
+
+/** A branch of a HeaderTree seen from one tip (HeaderTree.view). */
+class TreeView implements ChainView {
+  /** @internal Where the tip's branch meets the best chain, once an ancestor off the best chain was asked for (-1: not yet). */
+  junction = -1;
+  /** @internal The branch's records above the junction, lowest first. */
+  branch: number[] = [];
+
+  constructor(
+    private readonly tree: HeaderTree,
+    readonly tipIndex: number,
+    readonly tipHeight: number,
+    readonly tip: TreeEntry,
+  ) {}
+
+  at(height: number): TreeEntry | undefined {
+    return this.tree.ancestorAt(this, height);
   }
 }
