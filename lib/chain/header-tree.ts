@@ -207,8 +207,10 @@ export class HeaderTree {
       throw new HeaderTreeError('unknown-parent', `header ${toDisplayHex(hash)}: previous block ${toDisplayHex(header.prevBlock)} is not known`, hash);
     }
     const index = this.append(header, hash, parent);
-    // Built from what is at hand (no reads back, no bigint from limbs): the hot path of a sync.
-    const entry = new TreeHeaderEntry(this, index, Buffer.from(hash), Buffer.from(header.prevBlock), this.heights[index], header.version | 0, header.timestamp >>> 0, header.bits >>> 0, this.lastWork);
+    // Built from what is at hand (no reads back, no bigint from limbs): the hot path of a sync. The parent's entry,
+    // when cached (in a sync it always is), lends its hash as prevHash: entries are immutable, so they may share it.
+    const prevHash = this.entries.get(parent)?.hash ?? Buffer.from(header.prevBlock);
+    const entry = new TreeHeaderEntry(this, index, Buffer.from(hash), prevHash, this.heights[index], header.version | 0, header.timestamp >>> 0, header.bits >>> 0, this.lastWork);
     this.remember(entry);
     return entry;
 
