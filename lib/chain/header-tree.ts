@@ -202,7 +202,8 @@ export class HeaderTree {
     }
     const known = this.indexOf(hash);
     if (known >= 0) return this.entry(known);
-    const parent = this.indexOf(header.prevBlock);
+    // In a sync the parent is the header inserted just before: compared in place, no probing of the hash index.
+    const parent = this.lastIndex >= 0 && this.sameHash(this.lastIndex, header.prevBlock, 0) ? this.lastIndex : this.indexOf(header.prevBlock);
     if (parent < 0) {
       throw new HeaderTreeError('unknown-parent', `header ${toDisplayHex(hash)}: previous block ${toDisplayHex(header.prevBlock)} is not known`, hash);
     }
@@ -397,9 +398,10 @@ export class HeaderTree {
     }
   }
 
-  private sameHash(index: number, hash: Buffer): boolean {
+  /** Whether record `index` has this hash, comparing its words from `fromWord` (the index's probe already matched word 0). */
+  private sameHash(index: number, hash: Buffer, fromWord = 1): boolean {
     const base = index * WORDS;
-    for (let w = 1; w < 8; w++) if (this.records[base + w] !== hash.readUInt32LE(w * 4)) return false;
+    for (let w = fromWord; w < 8; w++) if (this.records[base + w] !== hash.readUInt32LE(w * 4)) return false;
     return true;
   }
 
