@@ -93,7 +93,23 @@ if (mode === 'limit') {
     const drops: string[] = [];
     follower.on('drop', (e) => drops.push(e.reason));
     let readyPeers = 0;
-    manager.on('peer:ready', () => readyPeers++);
+    // Time from each getheaders sent to its headers arriving: the part of the wall time spent waiting on the peer
+    // (its process, the socket, the scheduler), which a faster client cannot shorten.
+    let waitMs = 0;
+    const sentAt = new Map<string, number>();
+    manager.on('peer:ready', (peer) => {
+      readyPeers++;
+      const send = peer.send.bind(peer);
+      peer.send = (m) => {
+        if (m.command === 'getheaders') sentAt.set(peer.id, performance.now());
+        return send(m);
+      };
+    });
+    manager.on('headers', (_m, peer) => {
+      const at = sentAt.get(peer.id);
+      if (at !== undefined) waitMs += performance.now() - at;
+      sentAt.delete(peer.id);
+    });
     const synced = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`not synced after 600 s (height ${s.tree.best.height}; drops: ${drops.join('; ')})`)), 600_000);
       follower!.on('synced', () => {
@@ -111,7 +127,7 @@ if (mode === 'limit') {
     const c = process.cpuUsage(c0);
     const height = store.tree.best.height;
     if (height !== expected) throw new Error(`synced at height ${height}, expected ${expected} (drops: ${drops.join('; ')})`);
-    console.log(JSON.stringify({ height, wallMs, cpuMs: (c.user + c.system) / 1000, readyPeers, drops, rss: process.memoryUsage().rss }));
+    console.log(JSON.stringify({ height, wallMs, cpuMs: (c.user + c.system) / 1000, waitMs, readyPeers, drops, rss: process.memoryUsage().rss }));
   } finally {
     follower?.stop();
     await manager?.stop();

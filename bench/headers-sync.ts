@@ -88,6 +88,7 @@ interface SyncResult {
   height: number;
   wallMs: number;
   cpuMs: number;
+  waitMs: number;
   readyPeers: number;
   drops: string[];
   rss: number;
@@ -151,8 +152,8 @@ console.log(
     (files.generatedIn ? ` (generated in ${files.generatedIn.toFixed(0)} s, cached)` : '') +
     `; ${runs} runs each (median shown); load average ${loadBefore.toFixed(1)} before and ${loadAfter.toFixed(1)} after on ${cpus().length} CPUs\n`,
 );
-console.log('| what | headers/s (wall) | headers/s (CPU) | share of the floor (wall / CPU) | wall s, each run | serving process CPU s |');
-console.log('|---|---:|---:|---:|---|---:|');
+console.log('| what | headers/s (wall) | headers/s (CPU) | share of the floor (wall / CPU) | wall s, each run | of it waiting on the peer, s | serving process CPU s |');
+console.log('|---|---:|---:|---:|---|---:|---:|');
 for (const peers of ['1', '4'] as const) {
   const r = results[peers];
   const wall = median(r.map((x) => x.wallMs));
@@ -161,13 +162,13 @@ for (const peers of ['1', '4'] as const) {
   console.log(
     `| sync from ${peers} loopback peer${peers === '1' ? '' : 's'} (Manager + HeaderFollower + checkHeader + HeaderStore)${drops.length ? ` — drops: ${drops.join('; ')}` : ''} ` +
       `| ${fmtRate(wall)} | ${fmtRate(cpu)} | ${(floorWall / wall).toFixed(2)} / ${(floorCpu / cpu).toFixed(2)} ` +
-      `| ${r.map((x) => (x.wallMs / 1000).toFixed(1)).join(', ')} | ${serverCpu[peers].length ? (median(serverCpu[peers]) / 1000).toFixed(1) : '?'} |`,
+      `| ${r.map((x) => (x.wallMs / 1000).toFixed(1)).join(', ')} | ${(median(r.map((x) => x.waitMs)) / 1000).toFixed(1)} | ${serverCpu[peers].length ? (median(serverCpu[peers]) / 1000).toFixed(1) : '?'} |`,
   );
 }
 const floorRow = (what: string, pick: (l: LimitResult) => Timing): void => {
   const wall = median(limits.map((l) => pick(l).wallMs));
   const cpu = median(limits.map((l) => pick(l).cpuMs));
-  console.log(`| ${what} | ${fmtRate(wall)} | ${fmtRate(cpu)} | | ${limits.map((l) => (pick(l).wallMs / 1000).toFixed(2)).join(', ')} | |`);
+  console.log(`| ${what} | ${fmtRate(wall)} | ${fmtRate(cpu)} | | ${limits.map((l) => (pick(l).wallMs / 1000).toFixed(2)).join(', ')} | | |`);
 };
 floorRow('floor: decode the headers messages + sha256d of each 80-byte header', (l) => l.both);
 floorRow(`floor part: sha256d of ${COUNT.toLocaleString('en-US')} × 80 bytes alone`, (l) => l.hashOnly);
