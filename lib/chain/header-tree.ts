@@ -28,7 +28,7 @@ export const NO_PARENT = 0xffffffff;
 /** Chain work is kept in 128 bits: far above any real chain (Bitcoin's is ~2^96 in 2025); larger sums saturate. */
 const WORK_MAX = (1n << 128n) - 1n;
 const LOCATOR_MAX = 101; // the node's MAX_LOCATOR_SZ
-/** Entries kept for reuse: more than the deepest look-back of the rules (2,016 headers for the old retarget). */
+/** Entries kept for reuse: more than the deepest look-back of the rules (2,016 headers for the old retarget). A power of 2. */
 const ENTRY_CACHE = 4096;
 
 export type HeaderTreeFailure = 'unknown-parent' | 'unknown-header';
@@ -98,8 +98,12 @@ export class HeaderTree {
   private headerBytes: Buffer;
   private readonly headersBase: number;
   private readonly workCache = new Map<number, bigint>();
-  /** Recently made entries by record index: the consensus rules look at the same ancestors header after header. */
-  private readonly entries = new Map<number, TreeHeaderEntry>();
+  /**
+   * Recently made entries, direct-mapped by record index (slot index % ENTRY_CACHE): the consensus rules look at the
+   * same ancestors header after header. Not a Map with oldest-first eviction: finding a Map's oldest key walks over
+   * the holes its deletes left, which was half the cost of an insert in a sync.
+   */
+  private readonly entries: (TreeHeaderEntry | undefined)[] = new Array<TreeHeaderEntry | undefined>(ENTRY_CACHE).fill(undefined);
   /** The last appended record and its chain work: in a sync the next header's parent, saving a bigint read. */
   private lastIndex = -1;
   private lastWork = 0n;
@@ -210,7 +214,7 @@ export class HeaderTree {
     const index = this.append(header, hash, parent);
     // Built from what is at hand (no reads back, no bigint from limbs): the hot path of a sync. The parent's entry,
     // when cached (in a sync it always is), lends its hash as prevHash: entries are immutable, so they may share it.
-    const prevHash = this.entries.get(parent)?.hash ?? Buffer.from(header.prevBlock);
+    const prevHash = this.cached(parent)?.hash ?? Buffer.from(header.prevBlock);
     const entry = new TreeHeaderEntry(this, index, Buffer.from(hash), prevHash, this.heights[index], header.version | 0, header.timestamp >>> 0, header.bits >>> 0, this.lastWork);
     this.remember(entry);
     return entry;
@@ -316,7 +320,7 @@ export class HeaderTree {
   // ---- internals ----
 
   private entry(index: number): TreeEntry {
-    let entry = this.entries.get(index);
+    let entry = this.cached(index);
     if (entry === undefined) {
       entry = new TreeHeaderEntry(this, index, this.hashAt(index), this.prevHashAt(index), this.heights[index], this.versionAt(index), this.timeAt(index), this.bitsAt(index), this.workAt(index));
       this.remember(entry);
@@ -326,8 +330,12 @@ export class HeaderTree {
 
   /** Entries never change (a record's hash, height and work are fixed), so recent ones are shared. */
   private remember(entry: TreeHeaderEntry): void {
-    if (this.entries.size >= ENTRY_CACHE) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(entry.index, entry);
+    this.entries[entry.index & (ENTRY_CACHE - 1)] = entry;
+  }
+
+  private cached(index: number): TreeHeaderEntry | undefined {
+    const entry = this.entries[index & (ENTRY_CACHE - 1)];
+    return entry !== undefined && entry.index === index ? entry : undefined;
   }
 
   /** @internal */ hashAt(index: number): Buffer {
