@@ -4,7 +4,8 @@
  * process (so peak RSS is per decoder). Prints a markdown table per block.
  *
  * Options: --only=4mb|100mb   --runs-scale=N (multiply the run counts, at least one run each)
- * Other benchmarks: `npm run bench -- headers-store` (bench/headers-store.ts).
+ * Other benchmarks: `npm run bench -- headers-store` (bench/headers-store.ts), `npm run bench -- headers-sync`
+ * (bench/headers-sync.ts).
  *
  * Then the scale benchmarks (bench/scale.ts): P4 idle peers, P5 handshakes/s, the inbound burst.
  * `npm run bench -- block` or `-- scale` runs one part; `-- p4`, `-- p5`, `-- burst` one scale benchmark.
@@ -19,6 +20,7 @@ import { runScale } from './scale.js';
 // Sub-benchmarks, chosen by the first argument (`npm run bench -- headers-store`); none: the block decoders below.
 const SUB_BENCHMARKS: Readonly<Record<string, string>> = {
   'headers-store': './headers-store.js',
+  'headers-sync': './headers-sync.js',
 };
 const subBenchmark = SUB_BENCHMARKS[process.argv[2] ?? ''];
 if (subBenchmark) {

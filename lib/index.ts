@@ -80,6 +80,7 @@ export {
 export { HeaderFollower, type HeaderFollowerEvents, type HeaderFollowerOptions, type HeaderSink } from './chain/header-follower.js';
 export { isHeadersReply } from './peer/headers-reply.js';
 export type { ChainView, HeaderEntry, Reorg } from './chain/types.js';
+export { bitsFromTarget, blockWork, targetFromBits } from './chain/work.js';
 export {
   HeaderTree,
   HeaderTreeError,

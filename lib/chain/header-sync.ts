@@ -122,8 +122,9 @@ const headerScratch = Buffer.alloc(80);
 /** A header's hash (wire order), serialised into one reused buffer: the sync hashes every header it is sent. */
 function headerHash(h: BlockHeader): Buffer {
   headerScratch.writeInt32LE(h.version, 0);
-  h.prevBlock.copy(headerScratch, 4, 0, 32);
-  h.merkleRoot.copy(headerScratch, 36, 0, 32);
+  // set(), not copy(): the same bytes without Buffer.copy's argument handling, a million times over.
+  headerScratch.set(h.prevBlock.length === 32 ? h.prevBlock : h.prevBlock.subarray(0, 32), 4);
+  headerScratch.set(h.merkleRoot.length === 32 ? h.merkleRoot : h.merkleRoot.subarray(0, 32), 36);
   headerScratch.writeUInt32LE(h.timestamp, 68);
   headerScratch.writeUInt32LE(h.bits, 72);
   headerScratch.writeUInt32LE(h.nonce, 76);

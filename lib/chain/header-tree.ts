@@ -28,7 +28,7 @@ export const NO_PARENT = 0xffffffff;
 /** Chain work is kept in 128 bits: far above any real chain (Bitcoin's is ~2^96 in 2025); larger sums saturate. */
 const WORK_MAX = (1n << 128n) - 1n;
 const LOCATOR_MAX = 101; // the node's MAX_LOCATOR_SZ
-/** Entries kept for reuse: more than the deepest look-back of the rules (2,016 headers for the old retarget). */
+/** Entries kept for reuse: more than the deepest look-back of the rules (2,016 headers for the old retarget). A power of 2. */
 const ENTRY_CACHE = 4096;
 
 export type HeaderTreeFailure = 'unknown-parent' | 'unknown-header';
@@ -98,8 +98,12 @@ export class HeaderTree {
   private headerBytes: Buffer;
   private readonly headersBase: number;
   private readonly workCache = new Map<number, bigint>();
-  /** Recently made entries by record index: the consensus rules look at the same ancestors header after header. */
-  private readonly entries = new Map<number, TreeHeaderEntry>();
+  /**
+   * Recently made entries, direct-mapped by record index (slot index % ENTRY_CACHE): the consensus rules look at the
+   * same ancestors header after header. Not a Map with oldest-first eviction: finding a Map's oldest key walks over
+   * the holes its deletes left, which was half the cost of an insert in a sync.
+   */
+  private readonly entries: (TreeHeaderEntry | undefined)[] = new Array<TreeHeaderEntry | undefined>(ENTRY_CACHE).fill(undefined);
   /** The last appended record and its chain work: in a sync the next header's parent, saving a bigint read. */
   private lastIndex = -1;
   private lastWork = 0n;
@@ -202,13 +206,16 @@ export class HeaderTree {
     }
     const known = this.indexOf(hash);
     if (known >= 0) return this.entry(known);
-    const parent = this.indexOf(header.prevBlock);
+    // In a sync the parent is the header inserted just before: compared in place, no probing of the hash index.
+    const parent = this.lastIndex >= 0 && this.sameHash(this.lastIndex, header.prevBlock, 0) ? this.lastIndex : this.indexOf(header.prevBlock);
     if (parent < 0) {
       throw new HeaderTreeError('unknown-parent', `header ${toDisplayHex(hash)}: previous block ${toDisplayHex(header.prevBlock)} is not known`, hash);
     }
     const index = this.append(header, hash, parent);
-    // Built from what is at hand (no reads back, no bigint from limbs): the hot path of a sync.
-    const entry = new TreeHeaderEntry(this, index, Buffer.from(hash), Buffer.from(header.prevBlock), this.heights[index], header.version | 0, header.timestamp >>> 0, header.bits >>> 0, this.lastWork);
+    // Built from what is at hand (no reads back, no bigint from limbs): the hot path of a sync. The parent's entry,
+    // when cached (in a sync it always is), lends its hash as prevHash: entries are immutable, so they may share it.
+    const prevHash = this.cached(parent)?.hash ?? Buffer.from(header.prevBlock);
+    const entry = new TreeHeaderEntry(this, index, Buffer.from(hash), prevHash, this.heights[index], header.version | 0, header.timestamp >>> 0, header.bits >>> 0, this.lastWork);
     this.remember(entry);
     return entry;
 
@@ -217,34 +224,30 @@ export class HeaderTree {
   /** The ancestors of `tip` (default: the best tip), by height. */
   view(tip?: HeaderEntry): ChainView {
     const tipIndex = tip === undefined ? this.bestIndex : this.require(tip);
-    const tipHeight = this.heights[tipIndex];
+    // A class, not closures: a sync makes one view per header it checks.
+    return new TreeView(this, tipIndex, this.heights[tipIndex], this.entry(tipIndex));
+  }
+
+  /** @internal TreeView.at: the ancestor of the view's tip at `height`. */
+  ancestorAt(view: TreeView, height: number): TreeEntry | undefined {
+    if (!Number.isInteger(height) || height < 0 || height > view.tipHeight) return undefined;
+    if (height === view.tipHeight) return view.tip;
+    if (this.onBest(view.tipIndex)) return this.entry(this.bestAt[height]);
     // Ancestors of a tip off the best chain: its own records down to the junction, where it meets the best chain
     // (and below which the height table answers). Recomputed if the best chain has moved off the junction since.
-    let junction = -1;
-    let branch: number[] = [];
-    const resolveBranch = (): void => {
-      branch = [];
-      let i = tipIndex;
+    if (view.junction < 0 || !this.onBest(view.junction)) {
+      const branch: number[] = [];
+      let i = view.tipIndex;
       while (!this.onBest(i)) {
         branch.push(i);
         i = this.parentOf(i);
       }
-      junction = i;
-      branch.reverse(); // branch[k] is at height junction's + 1 + k
-    };
-    const tipEntry = this.entry(tipIndex);
-    return {
-      tip: tipEntry,
-      at: (height: number): TreeEntry | undefined => {
-        if (!Number.isInteger(height) || height < 0 || height > tipHeight) return undefined;
-        if (height === tipHeight) return tipEntry;
-        if (this.onBest(tipIndex)) return this.entry(this.bestAt[height]);
-        if (junction < 0 || !this.onBest(junction)) resolveBranch();
-        const junctionHeight = this.heights[junction];
-        if (height <= junctionHeight) return this.entry(this.bestAt[height]);
-        return this.entry(branch[height - junctionHeight - 1]);
-      },
-    };
+      view.junction = i;
+      view.branch = branch.reverse(); // branch[k] is at height junction's + 1 + k
+    }
+    const junctionHeight = this.heights[view.junction];
+    if (height <= junctionHeight) return this.entry(this.bestAt[height]);
+    return this.entry(view.branch[height - junctionHeight - 1]);
   }
 
   /** The walk from one tip to another: the last common ancestor, what leaves (tip first) and what joins (fork + 1 first). */
@@ -317,7 +320,7 @@ export class HeaderTree {
   // ---- internals ----
 
   private entry(index: number): TreeEntry {
-    let entry = this.entries.get(index);
+    let entry = this.cached(index);
     if (entry === undefined) {
       entry = new TreeHeaderEntry(this, index, this.hashAt(index), this.prevHashAt(index), this.heights[index], this.versionAt(index), this.timeAt(index), this.bitsAt(index), this.workAt(index));
       this.remember(entry);
@@ -327,8 +330,12 @@ export class HeaderTree {
 
   /** Entries never change (a record's hash, height and work are fixed), so recent ones are shared. */
   private remember(entry: TreeHeaderEntry): void {
-    if (this.entries.size >= ENTRY_CACHE) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(entry.index, entry);
+    this.entries[entry.index & (ENTRY_CACHE - 1)] = entry;
+  }
+
+  private cached(index: number): TreeHeaderEntry | undefined {
+    const entry = this.entries[index & (ENTRY_CACHE - 1)];
+    return entry !== undefined && entry.index === index ? entry : undefined;
   }
 
   /** @internal */ hashAt(index: number): Buffer {
@@ -399,9 +406,10 @@ export class HeaderTree {
     }
   }
 
-  private sameHash(index: number, hash: Buffer): boolean {
+  /** Whether record `index` has this hash, comparing its words from `fromWord` (the index's probe already matched word 0). */
+  private sameHash(index: number, hash: Buffer, fromWord = 1): boolean {
     const base = index * WORDS;
-    for (let w = 1; w < 8; w++) if (this.records[base + w] !== hash.readUInt32LE(w * 4)) return false;
+    for (let w = fromWord; w < 8; w++) if (this.records[base + w] !== hash.readUInt32LE(w * 4)) return false;
     return true;
   }
 
@@ -616,5 +624,24 @@ class TreeHeaderEntry implements TreeEntry {
 
   static madeBy(entry: HeaderEntry, tree: HeaderTree): entry is TreeHeaderEntry {
     return entry instanceof TreeHeaderEntry && entry.#tree === tree;
+  }
+}
+
+/** A branch of a HeaderTree seen from one tip (HeaderTree.view). */
+class TreeView implements ChainView {
+  /** @internal Where the tip's branch meets the best chain, once an ancestor off the best chain was asked for (-1: not yet). */
+  junction = -1;
+  /** @internal The branch's records above the junction, lowest first. */
+  branch: number[] = [];
+
+  constructor(
+    private readonly tree: HeaderTree,
+    readonly tipIndex: number,
+    readonly tipHeight: number,
+    readonly tip: TreeEntry,
+  ) {}
+
+  at(height: number): TreeEntry | undefined {
+    return this.tree.ancestorAt(this, height);
   }
 }

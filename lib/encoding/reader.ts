@@ -72,6 +72,12 @@ export class PayloadReader {
     return this.br.readBytes(size, true);
   }
 
+  /** Steps over `size` bytes another reader of `data` has already read (a fast path's bytes). */
+  skip(field: string, size: number): void {
+    this.need(field, size);
+    this.br.readBytes(size, true);
+  }
+
   /** 32-byte hash in wire order. */
   hash(field: string): Buffer {
     return this.bytes(field, 32);

@@ -70,3 +70,16 @@ t.test('round trips', (t) => {
   ]);
   t.end();
 });
+
+t.test('one-byte and wider tx counts mixed in one message decode alike, and damage after them is still named', (t) => {
+  const bytes = Buffer.concat([hex('04'), genesisHeader, hex('00'), genesisHeader, hex('fd0001'), genesisHeader, hex('fc'), genesisHeader, hex('00')]);
+  const m = headersCodec.decode(bytes);
+  t.same(m.headers.map((h) => h.txCount), [0, 256, 0xfc, 0]);
+  t.equal(toDisplayHex(blockHash(m.headers[3]!)), '000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f');
+  t.same(headersCodec.encode(m), bytes, 'the same bytes back');
+  expectDecodeError(t, () => headersCodec.decode(Buffer.concat([bytes, hex('00')])), { command: 'headers', field: 'end', reason: 'trailing-bytes' }, 'a byte after the last entry');
+  // Three whole entries, then a fourth whose tx count is missing: count() passes (4 × 81 bytes are there), the entry does not.
+  const short = Buffer.concat([hex('04'), genesisHeader, hex('00'), genesisHeader, hex('00'), genesisHeader, hex('00'), genesisHeader, hex('fd')]);
+  expectDecodeError(t, () => headersCodec.decode(short), { command: 'headers', field: 'headers[3].txCount', reason: 'truncated' }, 'a cut tx count after fast-path entries');
+  t.end();
+});
