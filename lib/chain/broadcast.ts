@@ -21,7 +21,7 @@ export type BroadcastStatus = 'pending' | 'propagated' | 'mined' | 'rejected' | 
 export interface PeerBroadcastStatus {
   readonly peer: string;
   /** Announced to: we sent it our inv. Witness: not told by us. */
-  readonly role: 'announced' | 'witness';
+  role: 'announced' | 'witness';
   announcedAt?: number;
   requestedAt?: number;
   /** We sent it the tx (its getdata served); its echo does not count. */
@@ -228,10 +228,12 @@ export class BroadcastCore {
       if (now < entry.nextRebroadcast) continue;
       entry.nextRebroadcast = now + this.rebroadcastMs;
       entry.rebroadcasts++;
-      // Announce again to announced peers still here that have not taken it, and to enough new peers to
-      // keep the announced count up when some left; witnesses stay witnesses.
+      // Announce again to announced peers still here that have not taken it. Keep the announced count up
+      // when some left, and if none of them asked for it (a peer that ignores invs), tell one more:
+      // a witness that has not echoed it, or a new peer.
       const announced = [...entry.peers.values()].filter((p) => p.role === 'announced');
-      const target = Math.max(1, this.announceTo ?? announced.length);
+      const taken = announced.some((p) => p.sentAt !== undefined);
+      const target = Math.max(1, this.announceTo ?? announced.length) + (taken ? 0 : 1);
       let live = 0;
       for (const p of announced) {
         if (!this.ready.has(p.peer)) continue;
@@ -241,10 +243,18 @@ export class BroadcastCore {
           out.push({ type: 'inv', peer: p.peer, txid: entry.tx.txid });
         }
       }
-      for (const peer of this.ready) {
+      // New peers first, so the witnesses stay witnesses while others can be told.
+      const candidates = [...this.ready].sort((x, y) => Number(entry.peers.has(x)) - Number(entry.peers.has(y)));
+      for (const peer of candidates) {
         if (live >= target) break;
-        if (entry.peers.has(peer)) continue;
-        entry.peers.set(peer, { peer, role: 'announced', announcedAt: now });
+        const known = entry.peers.get(peer);
+        if (known && (known.role === 'announced' || known.echoedAt !== undefined)) continue;
+        if (known) {
+          known.role = 'announced';
+          known.announcedAt = now;
+        } else {
+          entry.peers.set(peer, { peer, role: 'announced', announcedAt: now });
+        }
         out.push({ type: 'inv', peer, txid: entry.tx.txid });
         live++;
       }

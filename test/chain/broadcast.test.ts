@@ -95,6 +95,16 @@ t.test('reject, dsdetected and timeout settle it', async (t) => {
   t.same(late.map((r) => [r.txid.equals(c.txid), r.status]), [[true, 'timeout']]);
 });
 
+t.test('announced peers that never ask for it: each rebroadcast tells one more (a witness that has not echoed)', async (t) => {
+  const core = setup(4);
+  const tx = makeTx(7, 0);
+  t.same(of(core.broadcast(tx, 0), 'inv').map((o) => o.peer), ['p0', 'p1']);
+  core.inv('p2', [tx.txid], 10); // p2 echoes (it has it from elsewhere): it stays a witness
+  t.same(of(core.tick(60_000), 'inv').map((o) => o.peer), ['p0', 'p1', 'p3']);
+  core.getdata('p3', [tx.txid], 60_100);
+  t.same(of(core.tick(120_000), 'inv').map((o) => o.peer), ['p0', 'p1'], 'once one took it, no more peers are added');
+});
+
 t.test('no ready peer: broadcast throws', async (t) => {
   t.throws(() => new BroadcastCore().broadcast(makeTx(6, 0), 0), /no ready peer/);
 });
