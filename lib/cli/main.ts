@@ -5,6 +5,7 @@ import { runHeaders, HEADERS_USAGE } from './headers.js';
 import { runBlock, BLOCK_USAGE } from './block.js';
 import { runSeeds, SEEDS_USAGE } from './seeds.js';
 import { runPeers, PEERS_USAGE } from './peers.js';
+import { runBroadcast, BROADCAST_USAGE } from './broadcast.js';
 
 const USAGE = `usage: bsv-wire <command> [options]
 
@@ -14,6 +15,7 @@ commands:
   peers          list the peer store (tried/new/banned); --unban ADDR removes a ban
   headers        sync block headers (--to HEIGHT|tip [--out FILE]), checking linkage and proof of work
   block HASH     stream one block from a peer: each txid, then a summary
+  broadcast HEX|-  announce a transaction; report it propagated (echoed by peers never sent it) or mined
   decode [HEX]   decode whole frames (hex argument or stdin) to JSON, one message per line
   encode [JSON]  encode JSON messages (argument or stdin) to frame hex
 common options:
@@ -29,6 +31,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
   peers: { run: runPeers, usage: PEERS_USAGE },
   headers: { run: runHeaders, usage: HEADERS_USAGE },
   block: { run: runBlock, usage: BLOCK_USAGE },
+  broadcast: { run: runBroadcast, usage: BROADCAST_USAGE },
   decode: { run: (args) => runCodec('decode', args), usage: USAGE },
   encode: { run: (args) => runCodec('encode', args), usage: USAGE },
 };
