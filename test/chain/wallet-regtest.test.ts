@@ -6,8 +6,8 @@
 // - a proof of a tx of the mined block (whole-block fallback: bcash has no NODE_BLOOM) verifies against
 //   the header tree the HeaderFollower built; tampered, it fails.
 import t from 'tap';
-import { PrivateKey, Transaction, P2PKH } from '@bsv/sdk';
-import { Manager, type ManagedPeer } from '../../lib/manager/index.js';
+import type { Transaction } from '@bsv/sdk';
+import { Manager } from '../../lib/manager/index.js';
 import { regtest } from '../../lib/networks.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { fromDisplayHex, toDisplayHex } from '../../lib/hash.js';
@@ -24,12 +24,9 @@ import type { BroadcastResult } from '../../lib/chain/broadcast.js';
 import { SpvProver } from '../../lib/chain/spv-prover.js';
 import { SpvError, verifyMerkleProof } from '../../lib/chain/spv.js';
 import { merkleProofTxid } from '../../lib/messages/merkle-proof.js';
-import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
+import type { RegtestNode } from '../helpers/regtest.js';
+import { spend, startWalletNodes } from '../helpers/regtest-wallet.js';
 import { waitUntil } from '../manager/fixtures/peers.js';
-
-const KEY = PrivateKey.fromHex('01'.repeat(32));
-const PKH = KEY.toPublicKey().toHash() as number[];
-const FEE = 5000;
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const started = Date.now();
@@ -37,27 +34,6 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** A signed tx spending `outputs` of `source` to `count` P2PKH outputs of the same key. */
-async function spend(source: Transaction, outputs: number[], count: number): Promise<Transaction> {
-  const tx = new Transaction();
-  let total = 0;
-  for (const i of outputs) {
-    tx.addInput({ sourceTransaction: source, sourceOutputIndex: i, unlockingScriptTemplate: new P2PKH().unlock(KEY) });
-    total += source.outputs[i]!.satoshis!;
-  }
-  const each = Math.floor((total - FEE) / count);
-  for (let i = 0; i < count; i++) tx.addOutput({ lockingScript: new P2PKH().lock(PKH), satoshis: each });
-  await tx.sign();
-  return tx;
-}
-
-/** The coinbase of a block, from its raw hex (the first tx after the 80-byte header and the count). */
-function coinbaseOf(blockHex: string): Transaction {
-  const raw = Buffer.from(blockHex, 'hex');
-  const countLen = raw[80]! < 0xfd ? 1 : raw[80] === 0xfd ? 3 : 5;
-  return Transaction.fromBinary([...raw.subarray(80 + countLen)]);
 }
 
 t.test('mempool, broadcast and proofs against three bcash nodes', { timeout: 240_000 }, async (t) => {
@@ -71,19 +47,9 @@ t.test('mempool, broadcast and proofs against three bcash nodes', { timeout: 240
     await listener?.close({ destroyConnections: true });
     await Promise.all(nodes.map((n) => n.stop()));
   });
-  for (let i = 0; i < 3; i++) nodes.push(await startRegtestNode());
+  const { coinbase } = await startWalletNodes(nodes, 3);
   const [a, b, c] = nodes as [RegtestNode, RegtestNode, RegtestNode];
-  // 101 blocks on A, handed to B and C, so the first coinbase is spendable everywhere.
-  const hashes = await a.mine(101);
-  for (const hash of hashes) {
-    const hex = String(await a.rpc('getblock', [hash, false]));
-    await b.rpc('submitblock', [hex]);
-    await c.rpc('submitblock', [hex]);
-  }
   t.equal(Number(await c.rpc('getblockcount')), 101);
-  await b.rpc('addnode', [`127.0.0.1:${a.p2pPort}`, 'onetry']);
-  await c.rpc('addnode', [`127.0.0.1:${a.p2pPort}`, 'onetry']);
-  await waitFor(async () => ((await a.rpc('getpeerinfo')) as unknown[]).length === 2, 20_000, 'B and C to connect to A');
 
   // A hostile announcer built from our own peer: it announces, gets asked, and never delivers.
   const hostileAsked: number[] = [];
@@ -139,7 +105,6 @@ t.test('mempool, broadcast and proofs against three bcash nodes', { timeout: 240
   await waitUntil(() => tree.best.height === 101, 30_000, 'headers to 101');
 
   // 1. Mempool: a fan-out tx and 6 children sent to A only; each arrives once.
-  const coinbase = coinbaseOf(String(await a.rpc('getblock', [hashes[0], false])));
   const fan = await spend(coinbase, [0], 8);
   const children: Transaction[] = [];
   for (let i = 0; i < 6; i++) children.push(await spend(fan, [i], 1));
@@ -213,5 +178,4 @@ t.test('mempool, broadcast and proofs against three bcash nodes', { timeout: 240
   t.throws(() => verifyMerkleProof(tampered, tree), { code: 'root-mismatch' }, 'a tampered proof fails');
   await t.rejects(prover.prove(fromDisplayHex('ab'.repeat(32)), blockHash), SpvError, 'a txid not in the block: no proof');
   t.same(errors, [], 'no listener errors');
-  void (undefined as unknown as ManagedPeer);
 });
