@@ -7,6 +7,9 @@ import { MSG_TX } from '../messages/inventory.js';
 import type { BlockEnd, BlockTransactionEvent, BlockTxEndEvent } from '../peer/block-receiver.js';
 import type { TxEndEvent } from '../peer/tx-receiver.js';
 import { systemClock, type Clock } from '../peer/clock.js';
+import { encodeBlockHeader } from '../messages/block-header.js';
+import { sha256d } from '../hash.js';
+import { decodePartialMerkleTree } from './spv.js';
 import { MempoolCore, type MempoolCoreOptions, type MempoolOutput, type MempoolStats } from './mempool.js';
 
 export interface MempoolWatcherOptions extends MempoolCoreOptions {
@@ -86,6 +89,18 @@ export class MempoolWatcher extends EventEmitter<MempoolWatcherEvents> {
     });
     on('peer:close', (peer: ManagedPeer) => this.run(() => this.core.peerClosed(peer.id, this.clock.now())));
     if (this.watchBlocks) {
+      // A merkleblock (someone's filterload) names matched txids of a block: those we saw are mined.
+      on('merkleblock', (m: MessageOf<'merkleblock'>) => {
+        let matched: Buffer[];
+        try {
+          const { root, matches } = decodePartialMerkleTree(m.totalTransactions, m.hashes, m.flags);
+          if (!root.equals(m.header.merkleRoot)) return;
+          matched = matches.map((x) => x.txid);
+        } catch {
+          return; // a bad partial tree proves nothing
+        }
+        if (matched.length > 0) this.minedIn(sha256d(encodeBlockHeader(m.header)), matched);
+      });
       const hit = (blockHash: Buffer, txid: Buffer): void => {
         if (!this.core.isKnown(txid)) return;
         const key = blockHash.toString('hex');

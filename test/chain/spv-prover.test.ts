@@ -9,7 +9,7 @@ import { regtest } from '../../lib/networks.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
 import { listen, type Listener } from '../../lib/transport/index.js';
-import { MSG_BLOCK, MSG_FILTERED_BLOCK } from '../../lib/messages/inventory.js';
+import { MSG_BLOCK, MSG_FILTERED_BLOCK, MSG_TX } from '../../lib/messages/inventory.js';
 import type { Message } from '../../lib/messages/index.js';
 import { encodeBlockHeader, type BlockHeader } from '../../lib/messages/block-header.js';
 import { merkleRoot, merkleBranch } from '../../lib/messages/merkle.js';
@@ -19,6 +19,7 @@ import { HeaderTree } from '../../lib/chain/header-tree.js';
 import { buildPartialMerkleTree, verifyMerkleProof } from '../../lib/chain/spv.js';
 import { NODE_BLOOM, SpvProver } from '../../lib/chain/spv-prover.js';
 import { waitUntil } from '../manager/fixtures/peers.js';
+import { MempoolWatcher } from '../../lib/chain/mempool-watcher.js';
 
 const require = createRequire(import.meta.url);
 const { BloomFilter } = require('bfilter') as {
@@ -49,8 +50,9 @@ const txids = txs.map((x) => x.txid);
 const genesis = mine(Buffer.alloc(32), Buffer.alloc(32, 9), 1_600_000_000);
 const block = mine(genesis.hash, merkleRoot(txids), 1_600_000_600);
 
-async function withBloomPeer(t: Test, lying: boolean): Promise<{ prover: SpvProver; tree: HeaderTree; served: string[] }> {
+async function withBloomPeer(t: Test, lying: boolean): Promise<{ prover: SpvProver; tree: HeaderTree; served: string[]; manager: Manager; server: () => PeerConnection }> {
   const served: string[] = [];
+  let server: PeerConnection | undefined;
   let manager: Manager | undefined;
   let listener: Listener | undefined;
   t.teardown(async () => {
@@ -67,6 +69,7 @@ async function withBloomPeer(t: Test, lying: boolean): Promise<{ prover: SpvProv
       selfNonces: new Set(),
       remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
     });
+    server = peer;
     let filter: { test(b: Buffer): boolean } | undefined;
     peer.on('filterload', (m) => {
       const raw = Buffer.concat([Buffer.from([m.filter.length]), m.filter, Buffer.alloc(9)]);
@@ -79,6 +82,11 @@ async function withBloomPeer(t: Test, lying: boolean): Promise<{ prover: SpvProv
     peer.on('filterclear', () => served.push('filterclear'));
     peer.on('getdata', (m) => {
       for (const item of m.inventory) {
+        if (item.type === MSG_TX) {
+          const found = txs.find((x) => x.txid.equals(item.hash));
+          if (found) peer.send({ command: 'tx', raw: found.raw, txid: found.txid } as Message);
+          continue;
+        }
         if (!item.hash.equals(block.hash)) continue;
         if (item.type === MSG_FILTERED_BLOCK && filter) {
           const pmt = buildPartialMerkleTree(txids, (id) => filter!.test(id));
@@ -104,7 +112,7 @@ async function withBloomPeer(t: Test, lying: boolean): Promise<{ prover: SpvProv
   });
   await manager.start();
   await waitUntil(() => manager!.peers.some((p) => p.state === 'ready'), 10_000, 'the bloom peer');
-  return { prover: new SpvProver({ manager, headers: tree, merkleBlockTimeoutMs: 5000, blockTimeoutMs: 5000 }), tree, served };
+  return { prover: new SpvProver({ manager, headers: tree, merkleBlockTimeoutMs: 5000, blockTimeoutMs: 5000 }), tree, served, manager, server: () => server! };
 }
 
 t.test('an honest NODE_BLOOM peer: the merkleblock gives a proof that verifies against the tree', async (t) => {
@@ -127,4 +135,20 @@ t.test('a lying NODE_BLOOM peer: the tampered tree is refused and the whole bloc
   t.equal(r.proof.index, 5);
   t.match(r.failures, [{ source: 'merkleblock', reason: /merkle root|identical|partial/ }]);
   t.ok(served.includes('block'));
+});
+
+t.test('a MempoolWatcher on the same Manager reports a mempool tx as mined from the merkleblock', async (t) => {
+  const { prover, manager, server } = await withBloomPeer(t, false);
+  const watcher = new MempoolWatcher({ manager });
+  t.teardown(() => watcher.stop());
+  const seen: string[] = [];
+  const mined: { block: string; txids: string[] }[] = [];
+  watcher.on('tx', (e) => seen.push(e.txid.toString('hex')));
+  watcher.on('mined', (e) => mined.push({ block: e.blockHash.toString('hex'), txids: e.txids.map((x) => x.toString('hex')) }));
+  watcher.start();
+  server().send({ command: 'inv', inventory: [{ type: MSG_TX, hash: txids[13]! }, { type: MSG_TX, hash: txids[14]! }] } as Message);
+  await waitUntil(() => seen.length === 2, 10_000, 'the two announced txs');
+  await prover.prove(txids[13]!, block.hash);
+  await waitUntil(() => mined.length > 0, 5000, 'the mined event');
+  t.same(mined, [{ block: block.hash.toString('hex'), txids: [txids[13]!.toString('hex')] }], 'only the matched tx is known to be mined');
 });
