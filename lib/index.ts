@@ -101,3 +101,29 @@ export {
   type HeaderToStore,
 } from './chain/header-store.js';
 export { genesisHeader } from './chain/genesis.js';
+// Wallets: mempool without duplicates, confirmed broadcast, SPV proofs.
+export { MempoolCore, type MempoolCoreOptions, type MempoolOutput, type MempoolStats } from './chain/mempool.js';
+export { MempoolWatcher, type MempoolTxEvent, type MempoolWatcherEvents, type MempoolWatcherOptions } from './chain/mempool-watcher.js';
+export {
+  BroadcastCore,
+  type BroadcastOptions,
+  type BroadcastOutput,
+  type BroadcastResult,
+  type BroadcastStatus,
+  type PeerBroadcastStatus,
+} from './chain/broadcast.js';
+export { Broadcaster, type BroadcasterEvents, type BroadcasterOptions, type BroadcastTxOptions } from './chain/broadcaster.js';
+export {
+  bloomContains,
+  bloomFilterFor,
+  buildPartialMerkleTree,
+  decodePartialMerkleTree,
+  MerkleBranchBuilder,
+  SpvError,
+  tscProof,
+  verifyMerkleProof,
+  type BloomFilter,
+  type PartialTreeMatch,
+  type ProofHeaders,
+} from './chain/spv.js';
+export { NODE_BLOOM, SpvProver, type SpvProofResult, type SpvProverOptions } from './chain/spv-prover.js';

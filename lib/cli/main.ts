@@ -6,6 +6,7 @@ import { runBlock, BLOCK_USAGE } from './block.js';
 import { runChain, CHAIN_USAGE } from './chain.js';
 import { runSeeds, SEEDS_USAGE } from './seeds.js';
 import { runPeers, PEERS_USAGE } from './peers.js';
+import { runBroadcast, BROADCAST_USAGE } from './broadcast.js';
 
 const USAGE = `usage: bsv-wire <command> [options]
 
@@ -16,6 +17,7 @@ commands:
   headers        sync block headers into the data directory's header store (--to HEIGHT|tip, --follow, --out FILE)
   chain          the header store: best tip, known forks, files and health
   block HASH     stream one block from a peer: each txid, then a summary
+  broadcast HEX|-  announce a transaction; report it propagated (echoed by peers never sent it) or mined
   decode [HEX]   decode whole frames (hex argument or stdin) to JSON, one message per line
   encode [JSON]  encode JSON messages (argument or stdin) to frame hex
 common options:
@@ -32,6 +34,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
   headers: { run: runHeaders, usage: HEADERS_USAGE },
   chain: { run: runChain, usage: CHAIN_USAGE },
   block: { run: runBlock, usage: BLOCK_USAGE },
+  broadcast: { run: runBroadcast, usage: BROADCAST_USAGE },
   decode: { run: (args) => runCodec('decode', args), usage: USAGE },
   encode: { run: (args) => runCodec('encode', args), usage: USAGE },
 };
