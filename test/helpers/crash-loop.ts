@@ -2,6 +2,7 @@
 // children started one ahead so node startup overlaps the previous run, each told "go", killed, and waited for.
 // The child side is test/helpers/crash-child.ts.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Test } from 'tap';
 
 export const STEP_TIMEOUT_MS = 20_000;
 
@@ -99,8 +100,14 @@ export class CrashChildren {
   }
 }
 
-/** SIGKILLs the child and waits for it: 'SIGKILL' unless it had ended (exit code or other signal) before the kill. */
-export function killCrashChild(child: CrashChild, run: number): Promise<NodeJS.Signals | number | null> {
+/**
+ * SIGKILLs the child and waits for it; true if it died of the kill. A child that had ended before (its own exit or
+ * another signal) is a failure of the run, reported on `t`: false.
+ */
+export async function killCrashChild(t: Test, child: CrashChild, run: number): Promise<boolean> {
   child.process.kill('SIGKILL');
-  return within(child.exited, STEP_TIMEOUT_MS, `child ${run} to die`);
+  const ended = await within(child.exited, STEP_TIMEOUT_MS, `child ${run} to die`);
+  if (ended === 'SIGKILL') return true;
+  t.fail(`run ${run}: child ended with ${String(ended)} before the kill: ${child.stderr}`);
+  return false;
 }
