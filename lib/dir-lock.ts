@@ -5,6 +5,20 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 /** Builds the error a store throws while a live holder (`pid`; 0 when the lock names none) has its lock. */
 export type LockedErrorFactory = (dataDir: string, lockPath: string, pid: number) => Error;
 
+/** The base of each store's typed "locked" error: a live holder (`pid`; 0 when the lock names none) has its lock. */
+export class DirLockedError extends Error {
+  readonly reason = 'locked';
+  constructor(
+    /** What the lock guards, for the message ("peer store", "header store"). */
+    what: string,
+    readonly dataDir: string,
+    readonly lockPath: string,
+    readonly pid: number,
+  ) {
+    super(`the ${what} in ${dataDir} is in use by process ${pid}`);
+  }
+}
+
 /** Lock files held by stores of this process: a lock naming our own pid is live only if listed here. */
 const heldHere = new Set<string>();
 

@@ -3,7 +3,7 @@ import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
-import { acquireDirLock, releaseDirLock } from '../dir-lock.js';
+import { acquireDirLock, DirLockedError, releaseDirLock } from '../dir-lock.js';
 import { toDisplayHex } from '../hash.js';
 import { BLOCK_HEADER_SIZE, blockHash, type BlockHeader } from '../messages/block-header.js';
 import type { Network } from '../networks.js';
@@ -48,17 +48,11 @@ export class HeaderStoreError extends Error {
   }
 }
 
-/** Another live process (or store of this process) holds the data directory's header store lock. */
-export class HeaderStoreLockedError extends Error {
+/** Another live process (or store of this process) holds the data directory's header store lock (pid 0: the lock names none). */
+export class HeaderStoreLockedError extends DirLockedError {
   override readonly name = 'HeaderStoreLockedError';
-  readonly reason = 'locked';
-  constructor(
-    readonly dataDir: string,
-    readonly lockPath: string,
-    /** The holder's process id (0 when the lock names none). */
-    readonly pid: number,
-  ) {
-    super(`the header store in ${dataDir} is in use by process ${pid}`);
+  constructor(dataDir: string, lockPath: string, pid: number) {
+    super('header store', dataDir, lockPath, pid);
   }
 }
 

@@ -1,16 +1,10 @@
-import { acquireDirLock, releaseDirLock } from '../dir-lock.js';
+import { acquireDirLock, DirLockedError, releaseDirLock } from '../dir-lock.js';
 
 /** Another live store (in this process or another) holds the data directory's lock. */
-export class PeerStoreLockedError extends Error {
+export class PeerStoreLockedError extends DirLockedError {
   override readonly name = 'PeerStoreLockedError';
-  readonly reason = 'locked';
-  constructor(
-    readonly dataDir: string,
-    readonly lockPath: string,
-    /** The holder's process id. */
-    readonly pid: number,
-  ) {
-    super(`the peer store in ${dataDir} is in use by process ${pid}`);
+  constructor(dataDir: string, lockPath: string, pid: number) {
+    super('peer store', dataDir, lockPath, pid);
   }
 }
 

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +6,7 @@ import { HeaderStore } from '../../lib/chain/header-store.js';
 import type { HeaderTree, TreeEntry } from '../../lib/chain/header-tree.js';
 import { fromDisplayHex } from '../../lib/hash.js';
 import { regtest } from '../../lib/networks.js';
+import { CrashChildren, killCrashChild, sleep, within, STEP_TIMEOUT_MS } from '../helpers/crash-loop.js';
 import { seededRandom } from '../helpers/prng.js';
 import { regtestGenesisHash } from '../helpers/synthetic-headers.js';
 import { transpileForNode } from '../peerstore/fixtures/transpile.js';
@@ -28,70 +28,11 @@ const TARGETED_SHARE = 0.5;
 const MAX_TARGET_WAIT_MS = 2000;
 const MAX_LOAD_KILL_DELAY_MS = 60;
 const MAX_APPEND_KILL_DELAY_MS = 150;
-const STEP_TIMEOUT_MS = 20_000;
 const DEEP_CHECK_EVERY = 10; // the whole best chain is walked every tenth reopen; the last 3,000 headers every time
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
 const appender = join(here, 'fixtures', 'header-appender.ts');
-
-interface Child {
-  readonly process: ChildProcessWithoutNullStreams;
-  readonly lines: string[];
-  readonly waiting: Promise<void>;
-  readonly ready: Promise<void>;
-  readonly exited: Promise<NodeJS.Signals | number | null>;
-  stderr: string;
-}
-
-// tap's NODE_OPTIONS hook would make every child start several times slower (see test/peerstore/crash.test.ts).
-const childEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('_TAPJS_')));
-
-function startChild(script: string, dir: string, seed: number): Child {
-  const proc = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, script, dir, String(seed)], {
-    cwd: repoRoot,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: childEnv,
-  });
-  let onWaiting: () => void = () => {};
-  let onReady: () => void = () => {};
-  const child: Child = {
-    process: proc,
-    lines: [],
-    stderr: '',
-    waiting: new Promise((resolve) => (onWaiting = resolve)),
-    ready: new Promise((resolve) => (onReady = resolve)),
-    exited: new Promise((resolve) => proc.once('close', (code, signal) => resolve(signal ?? code))),
-  };
-  let pending = '';
-  proc.stdout.setEncoding('utf8');
-  proc.stdout.on('data', (chunk: string) => {
-    pending += chunk;
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? ''; // a partial line is not a report
-    for (const line of parts) {
-      if (line === 'waiting') onWaiting();
-      if (line.startsWith('ready ')) onReady();
-    }
-    child.lines.push(...parts);
-  });
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (chunk: string) => (child.stderr += chunk));
-  proc.stdin.on('error', () => {}); // a child killed before reading "go"
-  return child;
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
-    }),
-  ]);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Whole records in a store file (16-byte file header, then fixed-size records). */
 function recordsIn(path: string, size: number): number {
@@ -144,19 +85,11 @@ t.test(`SIGKILL during header appends, ${KILLS} times: every reopen heals and ho
   let failures = 0;
   const started = Date.now();
 
-  const queue: Child[] = [];
-  let spawned = 0;
-  const topUp = (): void => {
-    while (queue.length < 1 && spawned < KILLS) queue.push(startChild(script, dir, SEED + ++spawned));
-  };
-  t.teardown(() => {
-    for (const c of queue) c.process.kill('SIGKILL');
-  });
+  const children = new CrashChildren(script, KILLS, (n) => [dir, String(SEED + n)], repoRoot);
+  t.teardown(() => children.killAll());
 
   for (let run = 0; run < KILLS; run++) {
-    topUp();
-    const child = queue.shift()!;
-    await within(child.waiting, STEP_TIMEOUT_MS, `child ${run} to start`);
+    const child = await children.next(run);
     const duringOpen = random() < LOAD_KILL_SHARE;
     const aimed = !duringOpen && random() < TARGETED_SHARE;
     const delay = Math.floor(random() * (duringOpen ? MAX_LOAD_KILL_DELAY_MS : MAX_APPEND_KILL_DELAY_MS));
@@ -168,11 +101,8 @@ t.test(`SIGKILL during header appends, ${KILLS} times: every reopen heals and ho
     } else {
       await sleep(delay);
     }
-    child.process.kill('SIGKILL');
-    const ended = await within(child.exited, STEP_TIMEOUT_MS, `child ${run} to die`);
-    if (ended !== 'SIGKILL') {
+    if (!(await killCrashChild(t, child, run))) {
       failures++;
-      t.fail(`run ${run}: child ended with ${String(ended)} before the kill: ${child.stderr}`);
       continue;
     }
     if (!child.lines.some((l) => l.startsWith('ready '))) killsDuringOpen++;

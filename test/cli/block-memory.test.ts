@@ -4,12 +4,9 @@
 // peak, and V8's lazy collection varies by a few tens of MiB, hence the 100 MiB allowance.
 import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
-import type net from 'node:net';
-import { listen } from '../../lib/transport/index.js';
-import { PeerConnection } from '../../lib/peer/index.js';
-import { regtest } from '../../lib/networks.js';
 import { Sha256dStream, toDisplayHex } from '../../lib/hash.js';
 import { planSyntheticBlock, syntheticBlockChunks } from '../../bench/synthetic-block.js';
+import { serveBlock } from './fixtures/block-server.js';
 import { startCli, tempDir } from './fixtures/run-cli.js';
 
 const SMALL_BLOCK = 100_000_000;
@@ -32,25 +29,9 @@ async function streamBlock(t: Test, targetBytes: number): Promise<number> {
   for (const chunk of syntheticBlockChunks(spec, info, 1 << 20)) sum.update(chunk);
   const checksum = sum.digest().subarray(0, 4);
 
-  // A bsv-wire peer that answers getdata for the block by writing the frame straight to the socket,
-  // generating the payload as the socket drains.
-  const sockets = new Set<net.Socket>();
-  const listener = await listen({ host: '127.0.0.1', port: 0 }, (socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    const peer = new PeerConnection(socket, { network: regtest, direction: 'inbound', remote: { address: '127.0.0.1', port: socket.remotePort ?? 0 } });
-    peer.on('getdata', (m) => {
-      if (!m.inventory.some((i) => i.type === 2 && i.hash.equals(info.hash))) return;
-      // Through the connection, so its own replies (a pong) wait instead of landing inside the block.
-      void peer.sendStreamed('block', info.payloadLength, checksum, syntheticBlockChunks(spec, info, 1 << 16));
-    });
-  });
-  t.teardown(async () => {
-    for (const s of sockets) s.destroy();
-    await listener.close();
-  });
+  const port = await serveBlock(t, { hash: info.hash, payloadLength: info.payloadLength, checksum, pieces: () => syntheticBlockChunks(spec, info, 1 << 16) });
 
-  const run = startCli(['block', toDisplayHex(info.hash), '--network', 'regtest', '--peer', `127.0.0.1:${listener.address.port}`, '--datadir', tempDir(t)], {
+  const run = startCli(['block', toDisplayHex(info.hash), '--network', 'regtest', '--peer', `127.0.0.1:${port}`, '--datadir', tempDir(t)], {
     killAfterMs: 240_000,
   });
   let peak = 0;

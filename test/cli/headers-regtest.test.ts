@@ -10,7 +10,8 @@ import { syntheticChain, regtestGenesisHash } from '../helpers/synthetic-headers
 import { regtest } from '../../lib/networks.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
-import { listen, type Listener } from '../../lib/transport/index.js';
+import type { Listener } from '../../lib/transport/index.js';
+import { acceptPeers } from '../../lib/connect/index.js';
 import { toDisplayHex } from '../../lib/hash.js';
 import type { Message } from '../../lib/messages/index.js';
 
@@ -157,16 +158,7 @@ t.test('connect places a tip announced only by inv (two blocks at once) at its c
     await listener?.close({ destroyConnections: true });
   });
   let listener: Listener | undefined;
-  listener = await listen({ host: '127.0.0.1', port: 0 }, (socket) => {
-    socket.on('error', () => {});
-    const peer = new PeerConnection(socket, {
-      network: regtest,
-      direction: 'inbound',
-      userAgentPolicy: ACCEPT_ANY_UA,
-      startHeight: chain.length,
-      selfNonces: new Set(),
-      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
-    });
+  listener = await acceptPeers({ host: '127.0.0.1', port: 0 }, { network: regtest, userAgentPolicy: ACCEPT_ANY_UA, startHeight: chain.length, selfNonces: new Set() }, (peer) => {
     peer.on('getheaders', (m) => {
       const from = m.locator.map((h) => heightOf.get(h.toString('hex'))).find((h) => h !== undefined) ?? 0;
       const headers = chain.slice(from, from + 2000).map((h) => ({ ...h.header, txCount: 0 }));

@@ -1,10 +1,11 @@
 import t from 'tap';
 import type { Duplex } from 'node:stream';
 import { duplexPair } from '../helpers/duplex-pair.js';
+import { onRawFrames, scriptedHandshake } from '../helpers/scripted-peer.js';
 import { PeerConnection, type PeerConnectionOptions } from '../../lib/peer/connection.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { regtest } from '../../lib/networks.js';
-import { FrameDecoder, encodeFrame, encodeMessageFrame } from '../../lib/framing/index.js';
+import { encodeFrame } from '../../lib/framing/index.js';
 import { decodeMessage, type Message } from '../../lib/messages/index.js';
 import { sha256d } from '../../lib/hash.js';
 import type { TxEndEvent } from '../../lib/peer/tx-receiver.js';
@@ -17,21 +18,10 @@ const THRESHOLD = 10_000;
 async function readyPair(opts: Partial<PeerConnectionOptions> = {}): Promise<{ conn: PeerConnection; theirs: Duplex; received: Message[] }> {
   const [ours, theirs] = duplexPair();
   const received: Message[] = [];
-  const decoder = new FrameDecoder({ magic: regtest.magic, shouldStream: () => false });
-  theirs.on('data', (chunk: Buffer) => {
-    for (const ev of decoder.push(chunk)) if (ev.type === 'frame') received.push(decodeMessage(ev.header.command, ev.payload));
-  });
+  onRawFrames(theirs, (command, payload) => received.push(decodeMessage(command, payload)));
   const conn = new PeerConnection(ours, { network: regtest, direction: 'inbound', userAgentPolicy: ACCEPT_ANY_UA, hugeTxThreshold: THRESHOLD, ...opts });
   conn.on('error' as never, () => {});
-  const send = (m: Message): boolean => theirs.write(encodeMessageFrame(regtest.magic, m, { peerVersion: 70016 }));
-  send({
-    command: 'version', version: 70016, services: 1n, timestamp: 1n,
-    addrRecv: { services: 0n, ip: Buffer.alloc(16), port: 0 },
-    addrFrom: { services: 1n, ip: Buffer.alloc(16), port: 0 },
-    nonce: 42n, userAgent: '/scripted:1/', startHeight: 5, relay: true,
-  } as Message);
-  send({ command: 'verack' } as Message);
-  await conn.ready(5000);
+  await scriptedHandshake(theirs, conn);
   return { conn, theirs, received };
 }
 

@@ -3,10 +3,11 @@
 import t, { type Test } from 'tap';
 import type { Duplex } from 'node:stream';
 import { duplexPair } from '../helpers/duplex-pair.js';
+import { onRawFrames, scriptedHandshake } from '../helpers/scripted-peer.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { regtest } from '../../lib/networks.js';
-import { FrameDecoder, encodeMessageFrame } from '../../lib/framing/index.js';
+import { encodeMessageFrame } from '../../lib/framing/index.js';
 import { sha256d } from '../../lib/hash.js';
 import type { Message } from '../../lib/messages/index.js';
 import type { CloseReason } from '../../lib/peer/reasons.js';
@@ -21,25 +22,10 @@ async function readyPair(t: Test): Promise<{ conn: PeerConnection; theirs: Duple
   const [ours, theirs] = duplexPair();
   const seen: Seen[] = [];
   const errors: Error[] = [];
-  const decoder = new FrameDecoder({ magic: regtest.magic, shouldStream: () => false });
-  theirs.on('data', (chunk: Buffer) => {
-    try {
-      for (const ev of decoder.push(chunk)) if (ev.type === 'frame') seen.push({ command: ev.header.command, payload: Buffer.from(ev.payload) });
-    } catch (err) {
-      errors.push(err as Error);
-    }
-  });
+  onRawFrames(theirs, (command, payload) => seen.push({ command, payload: Buffer.from(payload) }), (err) => errors.push(err));
   const conn = new PeerConnection(ours, { network: regtest, direction: 'inbound', userAgentPolicy: ACCEPT_ANY_UA });
   t.teardown(() => conn.close());
-  const send = (m: Message): boolean => theirs.write(encodeMessageFrame(regtest.magic, m, { peerVersion: 70016 }));
-  send({
-    command: 'version', version: 70016, services: 1n, timestamp: 1n,
-    addrRecv: { services: 0n, ip: Buffer.alloc(16), port: 0 },
-    addrFrom: { services: 1n, ip: Buffer.alloc(16), port: 0 },
-    nonce: 42n, userAgent: '/scripted:1/', startHeight: 5, relay: true,
-  } as Message);
-  send({ command: 'verack' } as Message);
-  await conn.ready(5000);
+  await scriptedHandshake(theirs, conn);
   return { conn, theirs, seen, errors };
 }
 

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +5,7 @@ import t from 'tap';
 import { FilePeerStoreBackend } from '../../lib/peerstore/file-backend.js';
 import { PeerStore } from '../../lib/peerstore/store.js';
 import type { PeerStoreWarning } from '../../lib/peerstore/types.js';
+import { CrashChildren, killCrashChild, sleep, within, STEP_TIMEOUT_MS } from '../helpers/crash-loop.js';
 import { seededRandom } from './fixtures/prng.js';
 import { transpileForNode } from './fixtures/transpile.js';
 
@@ -22,76 +22,11 @@ const SEED = 0x5eed;
 const LOAD_KILL_SHARE = 0.2;
 const MAX_LOAD_KILL_DELAY_MS = 60;
 const MAX_FLUSH_KILL_DELAY_MS = 150;
-const STEP_TIMEOUT_MS = 20_000;
 const PRESTARTED = 1; // a child started ahead, so its node startup overlaps the current run
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
 const flusher = join(here, 'fixtures', 'flusher.ts');
-
-interface Child {
-  readonly process: ChildProcessWithoutNullStreams;
-  readonly lines: string[];
-  /** Resolves when the child is up and waiting for "go". */
-  readonly waiting: Promise<void>;
-  /** Resolves when the child has loaded the store. */
-  readonly ready: Promise<void>;
-  readonly exited: Promise<NodeJS.Signals | number | null>;
-  stderr: string;
-}
-
-/**
- * tap re-injects NODE_OPTIONS (its process-info hook) into every spawn, which makes each child start
- * several times slower; `env -u` drops it and then execs node, so the child pid is node's own.
- */
-const childEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('_TAPJS_')));
-
-/** Starts a child that loads (and starts flushing) only when told "go": node+tsx startup overlaps the previous run. */
-function startChild(script: string, dir: string, seed: number): Child {
-  const proc = spawn('env', ['-u', 'NODE_OPTIONS', process.execPath, script, dir, String(seed), '100', '2000'], {
-    cwd: repoRoot,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: childEnv,
-  });
-  let onWaiting: () => void = () => {};
-  let onReady: () => void = () => {};
-  const child: Child = {
-    process: proc,
-    lines: [],
-    stderr: '',
-    waiting: new Promise((resolve) => (onWaiting = resolve)),
-    ready: new Promise((resolve) => (onReady = resolve)),
-    exited: new Promise((resolve) => proc.once('close', (code, signal) => resolve(signal ?? code))),
-  };
-  let pending = '';
-  proc.stdout.setEncoding('utf8');
-  proc.stdout.on('data', (chunk: string) => {
-    pending += chunk;
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? ''; // a partial line is not a report
-    for (const line of parts) {
-      if (line === 'waiting') onWaiting();
-      if (line.startsWith('ready ')) onReady();
-    }
-    child.lines.push(...parts);
-  });
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (chunk: string) => (child.stderr += chunk));
-  proc.stdin.on('error', () => {}); // a child killed before reading "go"
-  return child;
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
-    }),
-  ]);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 t.test(`SIGKILL during flushes, ${KILLS} times: every reload succeeds with all completed flushes`, async (t) => {
   const dir = join(t.testdir(), 'data');
@@ -107,30 +42,20 @@ t.test(`SIGKILL during flushes, ${KILLS} times: every reload succeeds with all c
   let failures = 0;
   const started = Date.now();
 
-  const queue: Child[] = [];
-  let spawned = 0;
-  const topUp = (): void => {
-    while (queue.length < PRESTARTED && spawned < KILLS) queue.push(startChild(script, dir, SEED + ++spawned));
-  };
-  t.teardown(() => {
-    for (const c of queue) c.process.kill('SIGKILL');
-  });
+  // Children load (and start flushing) only when told "go"; batches of 100 addresses, at most 2,000 flushes each.
+  const children = new CrashChildren(script, KILLS, (n) => [dir, String(SEED + n), '100', '2000'], repoRoot, PRESTARTED);
+  t.teardown(() => children.killAll());
 
   for (let run = 0; run < KILLS; run++) {
-    topUp();
-    const child = queue.shift()!;
-    await within(child.waiting, STEP_TIMEOUT_MS, `child ${run} to start`);
+    const child = await children.next(run);
 
     const duringLoad = random() < LOAD_KILL_SHARE;
     const delay = Math.floor(random() * (duringLoad ? MAX_LOAD_KILL_DELAY_MS : MAX_FLUSH_KILL_DELAY_MS));
     child.process.stdin.write('go\n');
     if (!duringLoad) await within(child.ready, STEP_TIMEOUT_MS, `child ${run} to load`);
     await sleep(delay);
-    child.process.kill('SIGKILL');
-    const ended = await within(child.exited, STEP_TIMEOUT_MS, `child ${run} to die`);
-    if (ended !== 'SIGKILL') {
+    if (!(await killCrashChild(t, child, run))) {
       failures++;
-      t.fail(`run ${run}: child ended with ${String(ended)} before the kill: ${child.stderr}`);
       continue;
     }
 
