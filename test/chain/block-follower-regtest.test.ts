@@ -1,0 +1,132 @@
+// BlockFollower over a Manager against real bcash regtest nodes: every block from height 0 delivered once,
+// in order, with the txids the node's RPC getblock lists; and a reorg mid-sync told to the app as
+// blockDisconnected (tip first) before the new branch.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { Manager } from '../../lib/manager/index.js';
+import { regtest } from '../../lib/networks.js';
+import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
+import { toDisplayHex } from '../../lib/hash.js';
+import { HeaderTree } from '../../lib/chain/header-tree.js';
+import { genesisHeader } from '../../lib/chain/genesis.js';
+import { HeaderFollower } from '../../lib/chain/header-follower.js';
+import { BlockFollower, type DeliveredBlock } from '../../lib/chain/block-follower.js';
+import { CursorFile } from '../../lib/chain/block-cursor.js';
+import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
+import { waitUntil } from '../manager/fixtures/peers.js';
+
+interface Seen {
+  readonly height: number;
+  readonly hash: string;
+  readonly txids: string[];
+}
+
+async function collect(block: DeliveredBlock): Promise<Seen> {
+  const txids: string[] = [];
+  for await (const tx of block.transactions()) txids.push(toDisplayHex(tx.txid));
+  return { height: block.height, hash: toDisplayHex(block.hash), txids };
+}
+
+function setup(peers: string[], dir: string, onBlock: (b: DeliveredBlock) => Promise<void>, onDisconnected?: (b: { height: number; hash: Buffer }) => void) {
+  const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
+  const manager = new Manager({
+    network: regtest,
+    outbound: 0,
+    discover: false,
+    feelerIntervalMs: 0,
+    peers,
+    peerOptions: { userAgentPolicy: ACCEPT_ANY_UA },
+  });
+  const headers = new HeaderFollower({ manager, tree });
+  const blocks = new BlockFollower({ manager, tree, headers, dir, onBlock, onBlockDisconnected: onDisconnected });
+  return { tree, manager, headers, blocks };
+}
+
+t.test('sync from height 0: every block once, in order, txids equal to RPC getblock', { timeout: 180_000 }, async (t) => {
+  const BLOCKS = 200;
+  let node: RegtestNode | undefined;
+  let parts: ReturnType<typeof setup> | undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
+  t.teardown(async () => {
+    await parts?.blocks.stop();
+    parts?.headers.stop();
+    await parts?.manager.stop();
+    await node?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  node = await startRegtestNode();
+  await node.mine(BLOCKS);
+  const seen: Seen[] = [];
+  parts = setup([`127.0.0.1:${node.p2pPort}`], dir, async (b) => {
+    seen.push(await collect(b));
+  });
+  const drops: string[] = [];
+  parts.blocks.on('drop', (d) => drops.push(d.reason));
+  parts.blocks.on('error', (e) => drops.push(`error: ${String(e)}`));
+  parts.headers.start();
+  parts.blocks.start();
+  const started = Date.now();
+  await parts.manager.start();
+  await waitUntil(() => parts!.blocks.cursor.height === BLOCKS, 120_000, `the cursor to reach ${BLOCKS}`);
+  const ms = Date.now() - started;
+  t.same(seen.map((s) => s.height), Array.from({ length: BLOCKS + 1 }, (_, i) => i), `heights 0..${BLOCKS}, each once, in order`);
+  let mismatches = 0;
+  for (const s of seen) {
+    const rpc = (await node.rpc('getblock', [s.hash])) as { height: number; tx: string[] };
+    const byHeight = String(await node.rpc('getblockhash', [s.height]));
+    if (rpc.height !== s.height || byHeight !== s.hash || JSON.stringify(rpc.tx) !== JSON.stringify(s.txids)) mismatches++;
+  }
+  t.equal(mismatches, 0, `hash and txids of all ${seen.length} blocks equal RPC getblock/getblockhash`);
+  t.same(drops, [], 'the real node was never dropped');
+  const saved = new CursorFile(path.join(dir, 'cursor.json')).load();
+  t.equal(saved?.height, BLOCKS, 'cursor.json holds the tip');
+  t.equal(saved && toDisplayHex(saved.hash!), String(await node.rpc('getblockhash', [BLOCKS])));
+  t.comment(`${seen.length} blocks delivered in ${ms} ms`);
+});
+
+t.test('reorg mid-sync: blockDisconnected for each acknowledged block of the old branch, tip first, then the new branch', { timeout: 180_000 }, async (t) => {
+  const COMMON = 5;
+  const BRANCH_A = 20;
+  const BRANCH_B = 30;
+  const nodes: RegtestNode[] = [];
+  let parts: ReturnType<typeof setup> | undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
+  t.teardown(async () => {
+    await parts?.blocks.stop();
+    parts?.headers.stop();
+    await parts?.manager.stop();
+    await Promise.all(nodes.map((n) => n.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const a = await startRegtestNode({ sync: true });
+  nodes.push(a);
+  const b = await startRegtestNode({ sync: true });
+  nodes.push(b);
+  const common = await a.mine(COMMON);
+  for (const hash of common) await b.rpc('submitblock', [String(await a.rpc('getblock', [hash, false]))]);
+  const branchB = await b.mine(BRANCH_B);
+  const branchA = await a.mine(BRANCH_A);
+
+  const log: string[] = [];
+  parts = setup([`127.0.0.1:${a.p2pPort}`], dir, async (blk) => {
+    log.push(`block:${blk.height}:${toDisplayHex(blk.hash)}`);
+  }, (d) => {
+    log.push(`disconnected:${d.height}:${toDisplayHex(d.hash)}`);
+  });
+  parts.headers.start();
+  parts.blocks.start();
+  await parts.manager.start();
+  await waitUntil(() => parts!.blocks.cursor.height === COMMON + BRANCH_A, 60_000, "the cursor to reach A's tip");
+  const mark = log.length;
+  parts.manager.addManualPeer(`127.0.0.1:${b.p2pPort}`);
+  await waitUntil(() => parts!.blocks.cursor.height === COMMON + BRANCH_B && toDisplayHex(parts!.blocks.cursor.hash!) === branchB.at(-1), 60_000, "the cursor to reach B's tip");
+  const after = log.slice(mark);
+  const expected = [
+    ...[...branchA].reverse().map((h, i) => `disconnected:${COMMON + BRANCH_A - i}:${h}`),
+    ...branchB.map((h, i) => `block:${COMMON + 1 + i}:${h}`),
+  ];
+  t.same(after, expected, `${BRANCH_A} disconnected (tip first), then ${BRANCH_B} blocks of the new branch`);
+  t.same(log.slice(0, mark), [`block:0:${toDisplayHex(parts.tree.atHeight(0)!.hash)}`, ...[...common, ...branchA].map((h, i) => `block:${i + 1}:${h}`)], 'before: 0..25 of A');
+});
