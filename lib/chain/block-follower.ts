@@ -377,6 +377,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   private async deliverLoop(): Promise<void> {
     while (!this.stopped) {
       const c = this.cursorState;
+      if (c.hash && c.height >= 0 && !this.o.tree.get(c.hash)) return; // headers not there yet: the tip event pumps again
       if (c.hash && c.height >= 0 && !this.o.tree.atHeight(c.height)?.hash.equals(c.hash)) {
         // The acknowledged tip left the best chain: tell the app, tip first, and step the cursor back.
         await this.o.onBlockDisconnected?.({ height: c.height, hash: c.hash });

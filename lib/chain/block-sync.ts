@@ -268,6 +268,22 @@ export class BlockSync {
     return { keep, outputs: out };
   }
 
+  /** Whether a copy of this block is still wanted (tracked and not complete). */
+  wants(hash: Buffer): boolean {
+    const b = this.blocks.get(hex(hash));
+    return b !== undefined && b.done === undefined;
+  }
+
+  /** A complete block's copy was lost (the spool failed): fetch it again. */
+  unspool(hash: Buffer, now: number): BlockSyncOutput[] {
+    const b = this.blocks.get(hex(hash));
+    if (!b || b.done === undefined) return [];
+    b.done = undefined;
+    b.sources.length = 0;
+    b.firstRequestedAt = Infinity;
+    return this.schedule(now);
+  }
+
   /** The block at cursor + 1, complete and waiting for delivery. */
   nextToDeliver(): HeaderEntry | undefined {
     const e = this.chain.atHeight(this.cursor + 1);
