@@ -88,8 +88,8 @@ t.test('sync from height 0: every block once, in order, txids equal to RPC getbl
 
 t.test('reorg mid-sync: blockDisconnected for each acknowledged block of the old branch, tip first, then the new branch', { timeout: 180_000 }, async (t) => {
   const COMMON = 5;
-  const BRANCH_A = 20;
-  const BRANCH_B = 30;
+  const BRANCH_A = 40;
+  const BRANCH_B = 50;
   const nodes: RegtestNode[] = [];
   let parts: ReturnType<typeof setup> | undefined;
   const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
@@ -108,25 +108,32 @@ t.test('reorg mid-sync: blockDisconnected for each acknowledged block of the old
   for (const hash of common) await b.rpc('submitblock', [String(await a.rpc('getblock', [hash, false]))]);
   const branchB = await b.mine(BRANCH_B);
   const branchA = await a.mine(BRANCH_A);
+  const chainA = [String(await a.rpc('getblockhash', [0])), ...common, ...branchA];
 
-  const log: string[] = [];
+  // A slow app (40 ms a block), so the longer branch arrives while A's blocks are being delivered.
+  const log: { kind: 'block' | 'disconnected'; height: number; hash: string }[] = [];
   parts = setup([`127.0.0.1:${a.p2pPort}`], dir, async (blk) => {
-    log.push(`block:${blk.height}:${toDisplayHex(blk.hash)}`);
+    log.push({ kind: 'block', height: blk.height, hash: toDisplayHex(blk.hash) });
+    await new Promise((r) => setTimeout(r, 40));
   }, (d) => {
-    log.push(`disconnected:${d.height}:${toDisplayHex(d.hash)}`);
+    log.push({ kind: 'disconnected', height: d.height, hash: toDisplayHex(d.hash) });
   });
   parts.headers.start();
   parts.blocks.start();
   await parts.manager.start();
-  await waitUntil(() => parts!.blocks.cursor.height === COMMON + BRANCH_A, 60_000, "the cursor to reach A's tip");
-  const mark = log.length;
+  await waitUntil(() => parts!.blocks.cursor.height >= 15, 60_000, 'the cursor to reach 15');
   parts.manager.addManualPeer(`127.0.0.1:${b.p2pPort}`);
   await waitUntil(() => parts!.blocks.cursor.height === COMMON + BRANCH_B && toDisplayHex(parts!.blocks.cursor.hash!) === branchB.at(-1), 60_000, "the cursor to reach B's tip");
-  const after = log.slice(mark);
+  const firstDisconnect = log.findIndex((e) => e.kind === 'disconnected');
+  const before = log.slice(0, firstDisconnect);
+  const k = before.length - 1;
+  t.ok(k >= 15 && k < COMMON + BRANCH_A, `the reorg came mid-sync: A's blocks 0..${k} of 0..${COMMON + BRANCH_A} acknowledged`);
+  t.same(before.map((e) => e.hash), chainA.slice(0, k + 1), "before it: A's chain in order");
+  const rest = log.slice(firstDisconnect);
   const expected = [
-    ...[...branchA].reverse().map((h, i) => `disconnected:${COMMON + BRANCH_A - i}:${h}`),
-    ...branchB.map((h, i) => `block:${COMMON + 1 + i}:${h}`),
+    ...chainA.slice(COMMON + 1, k + 1).map((hash, i) => ({ kind: 'disconnected', height: COMMON + 1 + i, hash })).reverse(),
+    ...branchB.map((hash, i) => ({ kind: 'block', height: COMMON + 1 + i, hash })),
   ];
-  t.same(after, expected, `${BRANCH_A} disconnected (tip first), then ${BRANCH_B} blocks of the new branch`);
-  t.same(log.slice(0, mark), [`block:0:${toDisplayHex(parts.tree.atHeight(0)!.hash)}`, ...[...common, ...branchA].map((h, i) => `block:${i + 1}:${h}`)], 'before: 0..25 of A');
+  t.same(rest, expected, `then ${k - COMMON} blockDisconnected (tip first, hash and height), then B's ${BRANCH_B} blocks`);
+  t.equal(log.filter((e) => e.kind === 'disconnected').length, k - COMMON, 'nothing above the acknowledged tip is disconnected');
 });
