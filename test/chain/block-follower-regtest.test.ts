@@ -16,6 +16,8 @@ import { BlockFollower, type DeliveredBlock } from '../../lib/chain/block-follow
 import { CursorFile } from '../../lib/chain/block-cursor.js';
 import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
 import { waitUntil } from '../manager/fixtures/peers.js';
+import { listen, type Listener } from '../../lib/transport/index.js';
+import { PeerConnection } from '../../lib/peer/connection.js';
 
 interface Seen {
   readonly height: number;
@@ -136,4 +138,67 @@ t.test('reorg mid-sync: blockDisconnected for each acknowledged block of the old
   ];
   t.same(rest, expected, `then ${k - COMMON} blockDisconnected (tip first, hash and height), then B's ${BRANCH_B} blocks`);
   t.equal(log.filter((e) => e.kind === 'disconnected').length, k - COMMON, 'nothing above the acknowledged tip is disconnected');
+});
+
+t.test('a silent block peer on loopback: its blocks are asked of the real node within 10 s (real time), and it is dropped', { timeout: 120_000 }, async (t) => {
+  const BLOCKS = 60;
+  let node: RegtestNode | undefined;
+  let listener: Listener | undefined;
+  let parts: ReturnType<typeof setup> | undefined;
+  const silentPeers: PeerConnection[] = [];
+  const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
+  t.teardown(async () => {
+    await parts?.blocks.stop();
+    parts?.headers.stop();
+    await parts?.manager.stop();
+    await listener?.close({ destroyConnections: true });
+    await Promise.all(silentPeers.map((p) => p.close()));
+    await node?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  node = await startRegtestNode();
+  await node.mine(BLOCKS);
+  // Completes the handshake, answers getheaders with nothing new, takes getdata and never sends a block.
+  const askedAt = new Map<string, number>();
+  listener = await listen({ host: '127.0.0.1', port: 0 }, (socket) => {
+    socket.on('error', () => {});
+    const peer = new PeerConnection(socket, {
+      network: regtest,
+      direction: 'inbound',
+      userAgentPolicy: ACCEPT_ANY_UA,
+      startHeight: BLOCKS,
+      services: 1n, // NODE_NETWORK: a full node, so it is asked for blocks
+      selfNonces: new Set(),
+      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
+    });
+    peer.on('getdata', (m) => {
+      for (const i of m.inventory) if (i.type === 2) askedAt.set(toDisplayHex(i.hash), Date.now());
+    });
+    silentPeers.push(peer);
+  });
+  const seen: number[] = [];
+  parts = setup([`127.0.0.1:${node.p2pPort}`], dir, async (b) => {
+    seen.push(b.height);
+  });
+  const moved: number[] = [];
+  const drops: string[] = [];
+  parts.blocks.on('rerequest', (r) => {
+    const at = askedAt.get(toDisplayHex(r.hash));
+    if (at !== undefined && r.reason === 'block-stall') moved.push(Date.now() - at);
+  });
+  parts.blocks.on('drop', (d) => drops.push(d.reason));
+  // Headers from the node first; then the silent peer joins (it never answers getheaders, and the header
+  // follower's 30 s deadline for that is beyond this test), then blocks start with both ready.
+  parts.headers.start();
+  await parts.manager.start();
+  await waitUntil(() => parts!.tree.best.height === BLOCKS, 30_000, 'the headers');
+  parts.manager.addManualPeer(`127.0.0.1:${listener.address.port}`);
+  await waitUntil(() => parts!.manager.peers.filter((p) => p.state === 'ready').length === 2, 30_000, 'the silent peer to be ready');
+  parts.blocks.start();
+  await waitUntil(() => parts!.blocks.cursor.height === BLOCKS, 60_000, `the cursor to reach ${BLOCKS}`);
+  t.ok(askedAt.size > 0, `${askedAt.size} blocks were asked of the silent peer`);
+  t.equal(moved.length, askedAt.size, 'each of them was re-requested from the node');
+  t.ok(Math.max(...moved) <= 10_000, `re-requested ${Math.min(...moved)}–${Math.max(...moved)} ms after the silent peer got its getdata`);
+  t.same(drops, ['block-stall'], 'the silent peer, and only it, was dropped');
+  t.same(seen, Array.from({ length: BLOCKS + 1 }, (_, i) => i), 'every block once, in order');
 });
