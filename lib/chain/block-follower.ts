@@ -125,10 +125,12 @@ class SpoolWriter {
     fs.writeSync(this.fd, h, 0, 36, this.hugeAt);
   }
 
-  finish(): void {
+  /** Writes what is buffered and closes; returns the file's size. */
+  finish(): number {
     this.flush();
     fs.closeSync(this.fd);
     this.fd = -1;
+    return this.pos;
   }
 
   abort(): void {
@@ -204,7 +206,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   private readonly byId = new Map<string, ManagedPeer>();
   private readonly writers = new Map<string, SpoolWriter>();
   /** Hex hash -> spool file of a complete block waiting for its turn. */
-  private readonly spooled = new Map<string, string>();
+  private readonly spooled = new Map<string, { readonly file: string; readonly bytes: number }>();
   private readonly detach: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
@@ -333,24 +335,33 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     const now = this.clock.now();
     this.sync.progress(peer.id, peer.stats().bytesReceived, now);
     const ok = end.checksumOk && end.merkleRootOk !== false;
-    const verdict = ok ? ({ ok: true, bytes: end.bytes } as const) : ({ ok: false, reason: end.checksumOk ? 'bad-merkle-root' : 'bad-checksum' } as const);
+    // The spool budget counts bytes on disk: the spool file's size (36 bytes a tx over the wire's varints).
+    let spoolSize: number | undefined;
+    if (ok && writer?.hash.equals(end.hash)) {
+      try {
+        spoolSize = writer.finish();
+      } catch (err) {
+        writer.abort();
+        this.safeEmit('listenerError', err);
+      }
+    }
+    const verdict = ok ? ({ ok: true, bytes: spoolSize ?? end.bytes } as const) : ({ ok: false, reason: end.checksumOk ? 'bad-merkle-root' : 'bad-checksum' } as const);
     let keep = false;
     this.run(() => {
       const r = this.sync.blockCompleted(peer.id, end.hash, verdict, now);
       keep = r.keep;
       return r.outputs;
     });
-    if (!keep || !writer || !writer.hash.equals(end.hash)) {
+    if (!keep || !writer || spoolSize === undefined) {
       writer?.abort();
-      // Taken as complete but with no copy on disk (the spool failed when it began): fetch it again.
+      // Taken as complete but with no copy on disk (the spool failed): fetch it again.
       if (keep) this.run(() => this.sync.unspool(end.hash, now));
       return;
     }
     try {
-      writer.finish();
       const file = path.join(this.spoolDir, `${end.hash.toString('hex')}.blk`);
       fs.renameSync(writer.file, file);
-      this.spooled.set(end.hash.toString('hex'), file);
+      this.spooled.set(end.hash.toString('hex'), { file, bytes: end.bytes });
     } catch (err) {
       writer.abort();
       this.safeEmit('listenerError', err);
@@ -389,11 +400,11 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
       const next = this.sync.nextToDeliver();
       if (!next) return;
       const key = next.hash.toString('hex');
-      const file = this.spooled.get(key);
-      if (!file) throw new Error(`block ${key} complete but not in the spool`);
-      await this.deliver(next, file);
+      const spooled = this.spooled.get(key);
+      if (!spooled) throw new Error(`block ${key} complete but not in the spool`);
+      await this.deliver(next, spooled.file, spooled.bytes);
       this.spooled.delete(key);
-      fs.rmSync(file, { force: true });
+      fs.rmSync(spooled.file, { force: true });
       this.saveCursor({ height: next.height, hash: next.hash });
     }
   }
@@ -405,7 +416,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     this.safeEmit('acknowledged', c);
   }
 
-  private async deliver(entry: HeaderEntry, file: string): Promise<void> {
+  private async deliver(entry: HeaderEntry, file: string, bytes: number): Promise<void> {
     const reader = await SpoolReader.open(file);
     try {
       const head = await reader.read(88);
@@ -439,7 +450,6 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
           while (left > 0) left -= (await reader.readSome(Math.min(left, WRITE_BUFFER))).length;
         }
       };
-      const bytes = fs.statSync(file).size;
       await this.o.onBlock({ height: entry.height, hash: entry.hash, header, txCount, bytes, merkleRootOk: true, transactions });
     } finally {
       await reader.close();
@@ -485,9 +495,9 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
           break;
         case 'discard': {
           const key = o.hash.toString('hex');
-          const file = this.spooled.get(key);
+          const spooled = this.spooled.get(key);
           this.spooled.delete(key);
-          if (file) fs.rmSync(file, { force: true });
+          if (spooled) fs.rmSync(spooled.file, { force: true });
           break;
         }
       }

@@ -1,7 +1,7 @@
 // BlockFollower over a Manager against real bcash regtest nodes: every block from height 0 delivered once,
 // in order, with the txids the node's RPC getblock lists; and a reorg mid-sync told to the app as
 // blockDisconnected (tip first) before the new branch.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -201,4 +201,59 @@ t.test('a silent block peer on loopback: its blocks are asked of the real node w
   t.ok(Math.max(...moved) <= 10_000, `re-requested ${Math.min(...moved)}–${Math.max(...moved)} ms after the silent peer got its getdata`);
   t.same(drops, ['block-stall'], 'the silent peer, and only it, was dropped');
   t.same(seen, Array.from({ length: BLOCKS + 1 }, (_, i) => i), 'every block once, in order');
+});
+
+t.test('a slow app: blocks ahead of their turn wait on disk, and the spool stays within its byte budget', { timeout: 120_000 }, async (t) => {
+  const BLOCKS = 80;
+  const BUDGET = 3_000;
+  let node: RegtestNode | undefined;
+  let parts: ReturnType<typeof setup> | undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
+  t.teardown(async () => {
+    await parts?.blocks.stop();
+    parts?.headers.stop();
+    await parts?.manager.stop();
+    await node?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  node = await startRegtestNode();
+  await node.mine(BLOCKS);
+  const spoolDir = path.join(dir, 'spool');
+  const spoolBytes = (): { bytes: number; files: number } => {
+    let bytes = 0;
+    let files = 0;
+    for (const f of readdirSync(spoolDir)) {
+      try {
+        bytes += statSync(path.join(spoolDir, f)).size;
+        files++;
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return { bytes, files };
+  };
+  let peak = { bytes: 0, files: 0 };
+  let largest = 0;
+  const seen: number[] = [];
+  const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
+  const manager = new Manager({ network: regtest, outbound: 0, discover: false, feelerIntervalMs: 0, peers: [`127.0.0.1:${node.p2pPort}`], peerOptions: { userAgentPolicy: ACCEPT_ANY_UA } });
+  const headers = new HeaderFollower({ manager, tree });
+  const blocks = new BlockFollower({
+    manager, tree, headers, dir, spoolBudget: BUDGET, sync: { initialBlockEstimate: 300 },
+    onBlock: async (b) => {
+      seen.push(b.height);
+      largest = Math.max(largest, b.bytes);
+      await new Promise((r) => setTimeout(r, 25));
+      const now = spoolBytes();
+      if (now.bytes > peak.bytes) peak = now;
+    },
+  });
+  parts = { tree, manager, headers, blocks };
+  headers.start();
+  blocks.start();
+  await manager.start();
+  await waitUntil(() => blocks.cursor.height === BLOCKS, 60_000, `the cursor to reach ${BLOCKS}`);
+  t.same(seen, Array.from({ length: BLOCKS + 1 }, (_, i) => i), 'every block once, in order');
+  t.ok(peak.files >= 3, `blocks waited their turn on disk: up to ${peak.files} spool files`);
+  t.ok(peak.bytes <= BUDGET + largest, `spool peak ${peak.bytes} bytes for a ${BUDGET}-byte budget (largest block ${largest} bytes)`);
 });
