@@ -15,9 +15,41 @@ import { HeaderFollower } from '../../lib/chain/header-follower.js';
 import { BlockFollower, type DeliveredBlock } from '../../lib/chain/block-follower.js';
 import { CursorFile } from '../../lib/chain/block-cursor.js';
 import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
+import { LockingScript, P2PKH, PrivateKey, Transaction } from '@bsv/sdk';
 import { waitUntil } from '../manager/fixtures/peers.js';
 import { listen, type Listener } from '../../lib/transport/index.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
+
+/** The mining key (private bytes all 0x01): REGTEST_MINING_ADDRESS's. */
+const MINER = PrivateKey.fromHex('01'.repeat(32));
+
+/**
+ * Mines enough blocks for the first `rounds * perBlock` coinbases to mature, then spends them (one real P2PKH tx
+ * each, two outputs), `perBlock` txs to a block; returns the number of blocks mined.
+ */
+async function mineWithTransactions(node: RegtestNode, rounds: number, perBlock: number): Promise<number> {
+  const premined = 100 + rounds * perBlock;
+  const first = await node.mine(premined);
+  let coinbase = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < perBlock; i++) {
+      const block = (await node.rpc('getblock', [first[coinbase++], true, true])) as { tx: { txid: string; vout: { value: number; scriptPubKey: { hex: string } }[] }[] };
+      const cb = block.tx[0]!;
+      const value = Math.round(cb.vout[0]!.value * 1e8);
+      const tx = new Transaction();
+      tx.addInput({ sourceTXID: cb.txid, sourceOutputIndex: 0, unlockingScriptTemplate: new P2PKH().unlock(MINER, 'all', false, value, LockingScript.fromHex(cb.vout[0]!.scriptPubKey.hex)) });
+      tx.addOutput({ lockingScript: new P2PKH().lock(MINER.toAddress()), satoshis: 100_000_000 });
+      tx.addOutput({ lockingScript: new P2PKH().lock(MINER.toAddress()), satoshis: value - 100_010_000 });
+      await tx.sign();
+      const sent = await node.rpc('sendrawtransaction', [tx.toHex()]);
+      if (sent !== tx.id('hex')) throw new Error(`sendrawtransaction answered ${String(sent)}`);
+    }
+    const [hash] = await node.mine(1);
+    const mined = (await node.rpc('getblock', [hash])) as { tx: string[] };
+    if (mined.tx.length !== perBlock + 1) throw new Error(`block ${hash} holds ${mined.tx.length} txs, expected ${perBlock + 1}`);
+  }
+  return premined + rounds;
+}
 
 interface Seen {
   readonly height: number;
@@ -47,7 +79,7 @@ function setup(peers: string[], dir: string, onBlock: (b: DeliveredBlock) => Pro
 }
 
 t.test('sync from height 0: every block once, in order, txids equal to RPC getblock', { timeout: 180_000 }, async (t) => {
-  const BLOCKS = 200;
+  const BLOCKS = 220;
   let node: RegtestNode | undefined;
   let parts: ReturnType<typeof setup> | undefined;
   const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
@@ -59,7 +91,8 @@ t.test('sync from height 0: every block once, in order, txids equal to RPC getbl
     rmSync(dir, { recursive: true, force: true });
   });
   node = await startRegtestNode();
-  await node.mine(BLOCKS);
+  const withTxs = await mineWithTransactions(node, 30, 3); // 190 + 30 blocks
+  await node.mine(BLOCKS - withTxs);
   const seen: Seen[] = [];
   parts = setup([`127.0.0.1:${node.p2pPort}`], dir, async (b) => {
     seen.push(await collect(b));
@@ -81,6 +114,8 @@ t.test('sync from height 0: every block once, in order, txids equal to RPC getbl
     if (rpc.height !== s.height || byHeight !== s.hash || JSON.stringify(rpc.tx) !== JSON.stringify(s.txids)) mismatches++;
   }
   t.equal(mismatches, 0, `hash and txids of all ${seen.length} blocks equal RPC getblock/getblockhash`);
+  const spends = seen.reduce((n, s) => n + s.txids.length - 1, 0);
+  t.equal(spends, 90, `${spends} real transactions besides the coinbases, in ${seen.filter((s) => s.txids.length > 1).length} blocks`);
   t.same(drops, [], 'the real node was never dropped');
   const saved = new CursorFile(path.join(dir, 'cursor.json')).load();
   t.equal(saved?.height, BLOCKS, 'cursor.json holds the tip');
