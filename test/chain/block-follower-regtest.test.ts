@@ -8,7 +8,7 @@ import t from 'tap';
 import { Manager } from '../../lib/manager/index.js';
 import { regtest } from '../../lib/networks.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
-import { toDisplayHex } from '../../lib/hash.js';
+import { sha256d, toDisplayHex } from '../../lib/hash.js';
 import { HeaderTree } from '../../lib/chain/header-tree.js';
 import { genesisHeader } from '../../lib/chain/genesis.js';
 import { HeaderFollower } from '../../lib/chain/header-follower.js';
@@ -291,4 +291,54 @@ t.test('a slow app: blocks ahead of their turn wait on disk, and the spool stays
   t.same(seen, Array.from({ length: BLOCKS + 1 }, (_, i) => i), 'every block once, in order');
   t.ok(peak.files >= 3, `blocks waited their turn on disk: up to ${peak.files} spool files`);
   t.ok(peak.bytes <= BUDGET + largest, `spool peak ${peak.bytes} bytes for a ${BUDGET}-byte budget (largest block ${largest} bytes)`);
+});
+
+t.test('transactions over the huge-tx threshold go through the spool in pieces and come back whole, txids intact', { timeout: 180_000 }, async (t) => {
+  let node: RegtestNode | undefined;
+  let parts: ReturnType<typeof setup> | undefined;
+  const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
+  t.teardown(async () => {
+    await parts?.blocks.stop();
+    parts?.headers.stop();
+    await parts?.manager.stop();
+    await node?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  node = await startRegtestNode();
+  const top = await mineWithTransactions(node, 4, 2);
+  // Every tx over 150 bytes (the 2-output spends are ~226) streams as blockTxStart/Piece/End, and the app
+  // reads any over 120 bytes (not the ~115-byte coinbases) with pieces(): both huge paths, on real transactions.
+  const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
+  const manager = new Manager({ network: regtest, outbound: 0, discover: false, feelerIntervalMs: 0, peers: [`127.0.0.1:${node.p2pPort}`], peerOptions: { userAgentPolicy: ACCEPT_ANY_UA, hugeTxThreshold: 150 } });
+  const headers = new HeaderFollower({ manager, tree });
+  let streamed = 0;
+  let badTxids = 0;
+  const seen: Seen[] = [];
+  const blocks = new BlockFollower({
+    manager, tree, headers, dir, maxWholeTx: 120, fromHeight: top - 4,
+    onBlock: async (b) => {
+      const txids: string[] = [];
+      for await (const tx of b.transactions()) {
+        let raw = tx.raw;
+        if (!raw) {
+          const pieces: Buffer[] = [];
+          for await (const p of tx.pieces()) pieces.push(Buffer.from(p));
+          raw = Buffer.concat(pieces);
+          streamed++;
+        }
+        if (raw.length !== tx.size || !sha256d(raw).equals(tx.txid)) badTxids++;
+        txids.push(toDisplayHex(tx.txid));
+      }
+      seen.push({ height: b.height, hash: toDisplayHex(b.hash), txids });
+    },
+  });
+  parts = { tree, manager, headers, blocks };
+  headers.start();
+  blocks.start();
+  await manager.start();
+  await waitUntil(() => blocks.cursor.height === top, 60_000, `the cursor to reach ${top}`);
+  t.same(seen.map((s) => s.height), [top - 4, top - 3, top - 2, top - 1, top], 'from fromHeight to the tip, in order');
+  for (const s of seen) t.same(s.txids, ((await node.rpc('getblock', [s.hash])) as { tx: string[] }).tx, `block ${s.height}: txids as getblock`);
+  t.equal(streamed, 8, '8 spends read with pieces()');
+  t.equal(badTxids, 0, 'every transaction read back hashes to its txid');
 });
