@@ -27,6 +27,7 @@ export const DEFAULT_MIN_PEER_BYTES = 8 * 1024 * 1024;
 /** A peer's byte allowance is its measured rate times this (enough to keep its pipe full between ticks). */
 export const DEFAULT_PEER_BYTES_SECONDS = 10;
 const NODE_NETWORK = 1n;
+const RECENT_SIZES = 16;
 
 /** Points given for a block that does not match (the node: 100 for a bad merkle root). */
 export const BLOCK_SYNC_POINTS = {
@@ -125,6 +126,8 @@ export class BlockSync {
   private readonly blocks = new Map<string, BlockState>();
   private cursor: number;
   private estimate: number;
+  /** Sizes of the last completed blocks: their mean is the estimate for blocks not yet complete. */
+  private readonly recentSizes: number[] = [];
   private readonly o: Required<Omit<BlockSyncOptions, 'chain' | 'cursorHeight' | 'stopHeight'>> & { stopHeight: number };
 
   constructor(options: BlockSyncOptions) {
@@ -150,7 +153,7 @@ export class BlockSync {
     return this.cursor;
   }
 
-  /** The size assumed for a block not yet complete: a running mean of completed blocks (bytes). */
+  /** The size assumed for a block not yet complete: the mean of the last 16 completed blocks (bytes). */
   get blockEstimate(): number {
     return this.estimate;
   }
@@ -262,7 +265,9 @@ export class BlockSync {
     if (b && b.done === undefined) {
       b.done = verdict.bytes;
       keep = true;
-      this.estimate = Math.max(1, Math.round(0.8 * this.estimate + 0.2 * verdict.bytes));
+      this.recentSizes.push(verdict.bytes);
+      if (this.recentSizes.length > RECENT_SIZES) this.recentSizes.shift();
+      this.estimate = Math.max(1, Math.round(this.recentSizes.reduce((a, b) => a + b, 0) / this.recentSizes.length));
     }
     if (p) out.push(...this.schedule(now));
     return { keep, outputs: out };

@@ -187,3 +187,25 @@ t.test('reorg above the cursor: blocks of the old branch are discarded and the n
   t.ok([...newBranch].every((h) => asked.has(h)), 'every block of the new branch asked for');
   t.end();
 });
+
+t.test('bytes in flight: big blocks are limited by the peer byte allowance, not only by the 16-block cap', (t) => {
+  const run = (bytesPerSecond: number): { maxQueue: number; delivered: number } => {
+    const chain = new SimChain(40);
+    const sim = new BlockSim(chain, () => 4_000_000, { cursorHeight: 0, initialBlockEstimate: 1_000_000 });
+    sim.addPeer('a', { kind: 'honest', bytesPerSecond });
+    let maxQueue = 0;
+    for (let i = 0; i < 2_000 && sim.delivered.length < 40; i++) {
+      sim.run(100, () => false);
+      // After the first requests (sized by the 1 MB initial estimate) have drained.
+      if (sim.delivered.length >= 10) maxQueue = Math.max(maxQueue, sim.peers.get('a')!.queue.length);
+    }
+    return { maxQueue, delivered: sim.delivered.length };
+  };
+  const slow = run(1_000_000);
+  const fast = run(20_000_000);
+  // 4 MB blocks: 1 MB/s allows max(8 MB, 10 s x 1 MB/s) = 10 MB, two blocks; 20 MB/s allows 200 MB, capped at 16 blocks.
+  t.equal(slow.maxQueue, 2, `1 MB/s peer: at most ${slow.maxQueue} blocks of 4 MB in flight`);
+  t.equal(fast.maxQueue, 16, `20 MB/s peer: ${fast.maxQueue} blocks in flight (the block cap)`);
+  t.equal(fast.delivered, 40);
+  t.end();
+});
