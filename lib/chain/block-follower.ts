@@ -24,7 +24,7 @@ export interface DeliveredTx {
   readonly size: number;
   /** The whole transaction, when at most `maxWholeTx` bytes. */
   readonly raw: Buffer | undefined;
-  /** A larger one is read from the spool in pieces (valid only during the handler). */
+  /** Its bytes in pieces from the spool (a larger one has no `raw`); read them before asking for the next transaction. */
   pieces(): AsyncIterable<Buffer>;
 }
 

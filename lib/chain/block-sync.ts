@@ -213,6 +213,9 @@ export class BlockSync {
     const p = this.peers.get(peer);
     if (!p) return [];
     if (p.queue.some((r) => r.hash.equals(hash))) return [];
+    // A peer that owes us nothing may be serving someone else's getdata on the same connection (an app's
+    // getBlock): only a block in place of one we asked for is a lie.
+    if (p.queue.length === 0) return [];
     const out: BlockSyncOutput[] = [];
     this.punish(p, 'unrequested-block', out);
     out.push(...this.schedule(now));

@@ -209,3 +209,13 @@ t.test('bytes in flight: big blocks are limited by the peer byte allowance, not 
   t.equal(fast.delivered, 40);
   t.end();
 });
+
+t.test('a block from a peer that owes us none is not held against it (another getdata on the same connection)', (t) => {
+  const chain = new SimChain(3);
+  const sim = new BlockSim(chain, () => 1_000, { cursorHeight: 0 });
+  sim.addPeer('a', { kind: 'honest', bytesPerSecond: 1_000_000 });
+  sim.run(10_000);
+  t.same(sim.delivered, [1, 2, 3]);
+  t.same(sim.sync.blockStarted('a', chain.atHeight(2)!.hash, sim.now), [], 'no score, no disconnect');
+  t.end();
+});
