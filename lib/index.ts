@@ -127,3 +127,21 @@ export {
   type ProofHeaders,
 } from './chain/spv.js';
 export { NODE_BLOOM, SpvProver, type SpvProofResult, type SpvProverOptions } from './chain/spv-prover.js';
+// Block download (BlockSync core), in-order delivery through an on-disk spool, and the crash-safe cursor.
+export {
+  BlockSync,
+  BLOCK_SYNC_POINTS,
+  DEFAULT_BLOCK_WINDOW,
+  DEFAULT_MAX_BLOCKS_PER_PEER,
+  DEFAULT_BANDWIDTH_FLOOR,
+  DEFAULT_STALL_WINDOW_MS,
+  DEFAULT_SLOW_BLOCK_MS,
+  DEFAULT_SPOOL_BUDGET,
+  type BlockChain,
+  type BlockPeerInfo,
+  type BlockSyncOptions,
+  type BlockSyncOutput,
+  type BlockVerdict,
+} from './chain/block-sync.js';
+export { BlockFollower, type BlockFollowerEvents, type BlockFollowerOptions, type DeliveredBlock, type DeliveredTx } from './chain/block-follower.js';
+export { CursorFile, type BlockCursor } from './chain/block-cursor.js';

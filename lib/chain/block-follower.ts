@@ -1,0 +1,529 @@
+// The shell around BlockSync: feeds it a Manager's peers and block streams and a timer, writes every block
+// as it streams into an on-disk spool (so blocks that arrive ahead of their turn cost disk, not memory),
+// and hands blocks to the app's async handler one at a time in chain order. The app acknowledges a block
+// by resolving its handler; the cursor is then persisted crash-safely (block-cursor.ts). A reorg that
+// takes away acknowledged blocks is told to the app as blockDisconnected, tip first, before the new branch.
+// The Manager knows nothing of this; only its public peers and events are used.
+import fs from 'node:fs';
+import path from 'node:path';
+import { EventEmitter } from 'eventemitter3';
+import type { Manager, ManagedPeer } from '../manager/index.js';
+import type { Message, MessageOf } from '../messages/index.js';
+import { blockHash, decodeBlockHeader, encodeBlockHeader, type BlockHeader } from '../messages/block-header.js';
+import type { BlockEnd, BlockHeaderEvent, BlockTransactionEvent, BlockTxEndEvent, BlockTxPieceEvent, BlockTxStartEvent } from '../peer/block-receiver.js';
+import type { CloseReason } from '../peer/reasons.js';
+import { systemClock, type Clock } from '../peer/clock.js';
+import { BlockSync, type BlockChain, type BlockSyncOptions, type BlockSyncOutput } from './block-sync.js';
+import { CursorFile, type BlockCursor } from './block-cursor.js';
+import type { HeaderEntry } from './types.js';
+
+/** One transaction of a delivered block. */
+export interface DeliveredTx {
+  readonly index: number;
+  readonly txid: Buffer;
+  readonly size: number;
+  /** The whole transaction, when at most `maxWholeTx` bytes. */
+  readonly raw: Buffer | undefined;
+  /** Its bytes in pieces from the spool (a larger one has no `raw`); read them before asking for the next transaction. */
+  pieces(): AsyncIterable<Buffer>;
+}
+
+/** A block handed to the app: its header at once, its transactions streamed from the spool, in order. */
+export interface DeliveredBlock {
+  readonly height: number;
+  readonly hash: Buffer;
+  readonly header: BlockHeader;
+  readonly txCount: number;
+  /** Size of the block message (header and transactions). */
+  readonly bytes: number;
+  /** Verdict of blockEnd: only blocks whose checksum and merkle root matched are delivered. */
+  readonly merkleRootOk: boolean | undefined;
+  transactions(): AsyncIterable<DeliveredTx>;
+}
+
+export interface BlockFollowerOptions {
+  readonly manager: Manager;
+  /** The header tree the HeaderFollower keeps (a HeaderStore's tree or a HeaderTree). */
+  readonly tree: BlockChain & { get(hash: Buffer): HeaderEntry | undefined };
+  /** Tell the follower when the best chain changes: a HeaderFollower (its `tip` and `reorg` events). */
+  readonly headers: { on(event: 'tip' | 'reorg', fn: () => void): unknown; off(event: 'tip' | 'reorg', fn: () => void): unknown };
+  /** Directory for `cursor.json` and the `spool/` folder. */
+  readonly dir: string;
+  /** First block to deliver when there is no saved cursor (default 0). A saved cursor always wins. */
+  readonly fromHeight?: number;
+  /** The app's handler: resolve to acknowledge the block (the cursor is then saved); a rejection stops the follower. */
+  readonly onBlock: (block: DeliveredBlock) => Promise<void> | void;
+  /** An acknowledged block left the best chain (tip first); resolve to move the cursor below it. */
+  readonly onBlockDisconnected?: (block: { readonly height: number; readonly hash: Buffer }) => Promise<void> | void;
+  /** Bytes the spool may hold (complete blocks plus the estimate in flight) before getdata pauses (default 512 MiB). */
+  readonly spoolBudget?: number;
+  /** Transactions up to this size come whole in `raw` (default 16 MiB). */
+  readonly maxWholeTx?: number;
+  readonly clock?: Clock;
+  /** How often the stall rules run (default 500 ms: with the 9 s window a silent peer's block moves within 9.5 s plus timer lag). */
+  readonly tickIntervalMs?: number;
+  /** Passed to the core (window, per-peer limits, floor, stall and slow-block times). */
+  readonly sync?: Omit<BlockSyncOptions, 'chain' | 'cursorHeight' | 'spoolBudget'>;
+}
+
+export interface BlockFollowerEvents {
+  /** A block was acknowledged and the cursor saved. */
+  acknowledged: (cursor: BlockCursor) => void;
+  /** A block was asked of another peer (stall, slow block, bad data, disconnect). */
+  rerequest: (event: { readonly hash: Buffer; readonly from: string | undefined; readonly to: string; readonly reason: string }) => void;
+  misbehavior: (event: { readonly peer: ManagedPeer; readonly points: number; readonly score: number; readonly reason: string }) => void;
+  drop: (event: { readonly peer: ManagedPeer; readonly reason: string; readonly ban: boolean }) => void;
+  /** The handler rejected or the spool failed: the follower stopped. */
+  error: (error: unknown) => void;
+  listenerError: (error: unknown) => void;
+}
+
+const SPOOL_MAGIC = Buffer.from('BSPL');
+const WRITE_BUFFER = 1 << 20;
+const DEFAULT_MAX_WHOLE_TX = 16 * 1024 * 1024;
+
+/** One block being written to the spool as it streams in from one peer. */
+class SpoolWriter {
+  private fd: number;
+  private buf = Buffer.allocUnsafe(WRITE_BUFFER);
+  private used = 0;
+  private pos = 0;
+  private hugeAt = -1;
+
+  constructor(readonly file: string, readonly hash: Buffer, start: BlockHeaderEvent) {
+    this.fd = fs.openSync(file, 'w');
+    const head = Buffer.alloc(4 + 80 + 4);
+    SPOOL_MAGIC.copy(head, 0);
+    encodeBlockHeader(start.header).copy(head, 4);
+    head.writeUInt32LE(start.txCount, 84);
+    this.write(head);
+  }
+
+  tx(raw: Buffer, txid: Buffer): void {
+    const h = Buffer.allocUnsafe(36);
+    h.writeUInt32LE(raw.length, 0);
+    txid.copy(h, 4);
+    this.write(h);
+    this.write(raw);
+  }
+
+  hugeStart(): void {
+    this.flush();
+    this.hugeAt = this.pos;
+    this.write(Buffer.alloc(36));
+  }
+
+  hugePiece(bytes: Buffer): void {
+    this.write(bytes);
+  }
+
+  hugeEnd(txid: Buffer, size: number): void {
+    this.flush();
+    const h = Buffer.allocUnsafe(36);
+    h.writeUInt32LE(size, 0);
+    txid.copy(h, 4);
+    fs.writeSync(this.fd, h, 0, 36, this.hugeAt);
+  }
+
+  /** Writes what is buffered and closes; returns the file's size. */
+  finish(): number {
+    this.flush();
+    fs.closeSync(this.fd);
+    this.fd = -1;
+    return this.pos;
+  }
+
+  abort(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+    fs.rmSync(this.file, { force: true });
+  }
+
+  private write(b: Buffer): void {
+    if (this.used + b.length > this.buf.length) this.flush();
+    if (b.length >= this.buf.length) {
+      fs.writeSync(this.fd, b, 0, b.length, this.pos);
+      this.pos += b.length;
+      return;
+    }
+    b.copy(this.buf, this.used);
+    this.used += b.length;
+  }
+
+  private flush(): void {
+    if (this.used === 0) return;
+    fs.writeSync(this.fd, this.buf, 0, this.used, this.pos);
+    this.pos += this.used;
+    this.used = 0;
+  }
+}
+
+/** Sequential reads from a spool file, at most `chunk` bytes held. */
+class SpoolReader {
+  private buf = Buffer.alloc(0);
+  private filePos = 0;
+  private constructor(private readonly fh: fs.promises.FileHandle, private readonly chunk: number) {}
+
+  static async open(file: string): Promise<SpoolReader> {
+    return new SpoolReader(await fs.promises.open(file, 'r'), WRITE_BUFFER);
+  }
+
+  async read(n: number): Promise<Buffer> {
+    while (this.buf.length < n) {
+      const want = Math.max(this.chunk, n - this.buf.length);
+      const b = Buffer.allocUnsafe(want);
+      const { bytesRead } = await this.fh.read(b, 0, want, this.filePos);
+      if (bytesRead === 0) throw new Error('spool file ends early');
+      this.filePos += bytesRead;
+      this.buf = this.buf.length === 0 ? b.subarray(0, bytesRead) : Buffer.concat([this.buf, b.subarray(0, bytesRead)]);
+    }
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
+  }
+
+  /** Up to `max` bytes of what is left of a record, for pieces. */
+  async readSome(max: number): Promise<Buffer> {
+    if (this.buf.length === 0) await this.read(1).then((b) => (this.buf = Buffer.concat([b, this.buf])));
+    const n = Math.min(max, this.buf.length);
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
+  }
+
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
+  readonly sync: BlockSync;
+  private readonly o: BlockFollowerOptions;
+  private readonly clock: Clock;
+  private readonly cursorFile: CursorFile;
+  private readonly spoolDir: string;
+  private cursorState: BlockCursor;
+  private readonly byId = new Map<string, ManagedPeer>();
+  private readonly writers = new Map<string, SpoolWriter>();
+  /** Hex hash -> spool file of a complete block waiting for its turn. */
+  private readonly spooled = new Map<string, { readonly file: string; readonly bytes: number }>();
+  private readonly detach: (() => void)[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private stopped = true;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(options: BlockFollowerOptions) {
+    super();
+    this.o = options;
+    this.clock = options.clock ?? systemClock;
+    fs.mkdirSync(options.dir, { recursive: true });
+    this.cursorFile = new CursorFile(path.join(options.dir, 'cursor.json'));
+    this.spoolDir = path.join(options.dir, 'spool');
+    // The spool holds nothing the cursor needs: blocks past it are fetched again after a restart.
+    fs.rmSync(this.spoolDir, { recursive: true, force: true });
+    fs.mkdirSync(this.spoolDir, { recursive: true });
+    const from = options.fromHeight ?? 0;
+    this.cursorState = this.cursorFile.load() ?? { height: from - 1, hash: from > 0 ? options.tree.atHeight(from - 1)?.hash : undefined };
+    this.sync = new BlockSync({ ...options.sync, chain: options.tree, cursorHeight: this.cursorState.height, spoolBudget: options.spoolBudget });
+  }
+
+  /** The last acknowledged block. */
+  get cursor(): BlockCursor {
+    return this.cursorState;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const m = this.o.manager;
+    const on = (event: string, fn: (...args: never[]) => void): void => {
+      m.on(event as 'peer:ready', fn as never);
+      this.detach.push(() => m.off(event as 'peer:ready', fn as never));
+    };
+    on('peer:ready', (peer: ManagedPeer) => this.onReady(peer));
+    on('peer:close', (peer: ManagedPeer, _r: CloseReason) => {
+      this.writers.get(peer.id)?.abort();
+      this.writers.delete(peer.id);
+      this.byId.delete(peer.id);
+      this.run(() => this.sync.peerClosed(peer.id, this.clock.now()));
+    });
+    on('blockHeader', (ev: BlockHeaderEvent, peer: ManagedPeer) => this.onBlockHeader(ev, peer));
+    on('blockTx', (tx: BlockTransactionEvent, peer: ManagedPeer) => this.guard(() => this.writers.get(peer.id)?.tx(tx.raw, tx.txid)));
+    on('blockTxStart', (_e: BlockTxStartEvent, peer: ManagedPeer) => this.guard(() => this.writers.get(peer.id)?.hugeStart()));
+    on('blockTxPiece', (e: BlockTxPieceEvent, peer: ManagedPeer) => this.guard(() => this.writers.get(peer.id)?.hugePiece(e.bytes)));
+    on('blockTxEnd', (e: BlockTxEndEvent, peer: ManagedPeer) => this.guard(() => this.writers.get(peer.id)?.hugeEnd(e.txid, e.size)));
+    on('blockEnd', (end: BlockEnd, peer: ManagedPeer) => this.onBlockEnd(end, peer));
+    on('notfound', (msg: MessageOf<'notfound'>, peer: ManagedPeer) => {
+      for (const item of msg.inventory) if (item.type === 2) this.run(() => this.sync.notFound(peer.id, item.hash, this.clock.now()));
+    });
+    on('headers', (msg: MessageOf<'headers'>, peer: ManagedPeer) => this.onAnnounce(peer, msg.headers.length > 0 ? [this.lastHash(msg)] : []));
+    on('inv', (msg: MessageOf<'inv'>, peer: ManagedPeer) => this.onAnnounce(peer, msg.inventory.filter((i) => i.type === 2).map((i) => i.hash)));
+    const chainChanged = (): void => {
+      this.run(() => this.sync.chainChanged(this.clock.now()));
+      this.pump();
+    };
+    this.o.headers.on('tip', chainChanged);
+    this.o.headers.on('reorg', chainChanged);
+    this.detach.push(() => {
+      this.o.headers.off('tip', chainChanged);
+      this.o.headers.off('reorg', chainChanged);
+    });
+    for (const peer of m.peers) if (peer.state === 'ready') this.onReady(peer);
+    this.timer = setInterval(() => this.tick(), this.o.tickIntervalMs ?? 500);
+    this.timer.unref();
+    this.run(() => this.sync.chainChanged(this.clock.now()));
+    this.pump();
+  }
+
+  /** Stop fetching and delivering; resolves once the handler running (if any) has settled. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    for (const off of this.detach.splice(0)) off();
+    for (const w of this.writers.values()) w.abort();
+    this.writers.clear();
+    await this.idle;
+  }
+
+  private lastHash(msg: MessageOf<'headers'>): Buffer {
+    return blockHash(msg.headers[msg.headers.length - 1]!);
+  }
+
+  private onAnnounce(peer: ManagedPeer, hashes: Buffer[]): void {
+    let top = -1;
+    for (const h of hashes) top = Math.max(top, this.o.tree.get(h)?.height ?? -1);
+    if (top >= 0) this.run(() => this.sync.peerHeight(peer.id, top, this.clock.now()));
+  }
+
+  private onReady(peer: ManagedPeer): void {
+    if (this.byId.has(peer.id)) return;
+    this.byId.set(peer.id, peer);
+    const v = peer.remote.version;
+    this.run(() => this.sync.peerReady(peer.id, { services: v?.services, height: v?.startHeight ?? 0 }, this.clock.now()));
+  }
+
+  private tick(): void {
+    const now = this.clock.now();
+    for (const [id, peer] of this.byId) {
+      try {
+        this.sync.progress(id, peer.stats().bytesReceived, now);
+      } catch (err) {
+        this.safeEmit('listenerError', err);
+      }
+    }
+    this.run(() => this.sync.tick(now));
+  }
+
+  private onBlockHeader(ev: BlockHeaderEvent, peer: ManagedPeer): void {
+    this.writers.get(peer.id)?.abort();
+    this.writers.delete(peer.id);
+    const now = this.clock.now();
+    this.sync.progress(peer.id, peer.stats().bytesReceived, now);
+    this.run(() => this.sync.blockStarted(peer.id, ev.hash, now));
+    if (!this.byId.has(peer.id) || !this.sync.wants(ev.hash)) return;
+    this.guard(() => {
+      const file = path.join(this.spoolDir, `${ev.hash.toString('hex')}.${peer.id.replace(/[^A-Za-z0-9_-]/g, '_')}.part`);
+      this.writers.set(peer.id, new SpoolWriter(file, ev.hash, ev));
+    });
+  }
+
+  private onBlockEnd(end: BlockEnd, peer: ManagedPeer): void {
+    const writer = this.writers.get(peer.id);
+    this.writers.delete(peer.id);
+    const now = this.clock.now();
+    this.sync.progress(peer.id, peer.stats().bytesReceived, now);
+    const ok = end.checksumOk && end.merkleRootOk !== false;
+    // The spool budget counts bytes on disk: the spool file's size (36 bytes a tx over the wire's varints).
+    let spoolSize: number | undefined;
+    if (ok && writer?.hash.equals(end.hash)) {
+      try {
+        spoolSize = writer.finish();
+      } catch (err) {
+        writer.abort();
+        this.safeEmit('listenerError', err);
+      }
+    }
+    const verdict = ok ? ({ ok: true, bytes: spoolSize ?? end.bytes } as const) : ({ ok: false, reason: end.checksumOk ? 'bad-merkle-root' : 'bad-checksum' } as const);
+    let keep = false;
+    this.run(() => {
+      const r = this.sync.blockCompleted(peer.id, end.hash, verdict, now);
+      keep = r.keep;
+      return r.outputs;
+    });
+    if (!keep || !writer || spoolSize === undefined) {
+      writer?.abort();
+      // Taken as complete but with no copy on disk (the spool failed): fetch it again.
+      if (keep) this.run(() => this.sync.unspool(end.hash, now));
+      return;
+    }
+    try {
+      const file = path.join(this.spoolDir, `${end.hash.toString('hex')}.blk`);
+      fs.renameSync(writer.file, file);
+      this.spooled.set(end.hash.toString('hex'), { file, bytes: end.bytes });
+    } catch (err) {
+      writer.abort();
+      this.safeEmit('listenerError', err);
+      this.run(() => this.sync.unspool(end.hash, now));
+      return;
+    }
+    this.pump();
+  }
+
+  /** Deliver what is due, one block at a time, rewinding first when the cursor left the best chain. */
+  private pump(): void {
+    if (this.pumping || this.stopped) return;
+    this.pumping = true;
+    this.idle = this.deliverLoop()
+      .catch((err) => {
+        this.stopped = true;
+        this.safeEmit('error', err);
+        void this.stop();
+      })
+      .finally(() => {
+        this.pumping = false;
+      });
+  }
+
+  private async deliverLoop(): Promise<void> {
+    while (!this.stopped) {
+      const c = this.cursorState;
+      if (c.hash && c.height >= 0 && !this.o.tree.get(c.hash)) return; // headers not there yet: the tip event pumps again
+      if (c.hash && c.height >= 0 && !this.o.tree.atHeight(c.height)?.hash.equals(c.hash)) {
+        // The acknowledged tip left the best chain: tell the app, tip first, and step the cursor back.
+        await this.o.onBlockDisconnected?.({ height: c.height, hash: c.hash });
+        const parent = this.o.tree.get(c.hash)?.prevHash;
+        this.saveCursor({ height: c.height - 1, hash: c.height - 1 >= 0 ? parent : undefined });
+        continue;
+      }
+      const next = this.sync.nextToDeliver();
+      if (!next) return;
+      const key = next.hash.toString('hex');
+      const spooled = this.spooled.get(key);
+      if (!spooled) throw new Error(`block ${key} complete but not in the spool`);
+      await this.deliver(next, spooled.file, spooled.bytes);
+      this.spooled.delete(key);
+      fs.rmSync(spooled.file, { force: true });
+      this.saveCursor({ height: next.height, hash: next.hash });
+    }
+  }
+
+  private saveCursor(c: BlockCursor): void {
+    this.cursorFile.save(c);
+    this.cursorState = c;
+    this.run(() => this.sync.setCursor(c.height, this.clock.now()));
+    this.safeEmit('acknowledged', c);
+  }
+
+  private async deliver(entry: HeaderEntry, file: string, bytes: number): Promise<void> {
+    const reader = await SpoolReader.open(file);
+    try {
+      const head = await reader.read(88);
+      if (!head.subarray(0, 4).equals(SPOOL_MAGIC)) throw new Error(`spool file ${file} is damaged`);
+      const header = decodeBlockHeader(Buffer.from(head.subarray(4, 84)));
+      const txCount = head.readUInt32LE(84);
+      const maxWhole = this.o.maxWholeTx ?? DEFAULT_MAX_WHOLE_TX;
+      let consumed = false;
+      const transactions = async function* (): AsyncGenerator<DeliveredTx> {
+        if (consumed) throw new Error('transactions() can be read once');
+        consumed = true;
+        for (let index = 0; index < txCount; index++) {
+          const h = await reader.read(36);
+          const size = h.readUInt32LE(0);
+          const txid = Buffer.from(h.subarray(4, 36));
+          if (size <= maxWhole) {
+            const raw = Buffer.from(await reader.read(size));
+            yield { index, txid, size, raw, pieces: async function* () { yield raw; } };
+            continue;
+          }
+          let left = size;
+          const pieces = async function* (): AsyncGenerator<Buffer> {
+            while (left > 0) {
+              const b = await reader.readSome(Math.min(left, WRITE_BUFFER));
+              left -= b.length;
+              yield b;
+            }
+          };
+          yield { index, txid, size, raw: undefined, pieces };
+          // Skip what the app did not read.
+          while (left > 0) left -= (await reader.readSome(Math.min(left, WRITE_BUFFER))).length;
+        }
+      };
+      await this.o.onBlock({ height: entry.height, hash: entry.hash, header, txCount, bytes, merkleRootOk: true, transactions });
+    } finally {
+      await reader.close();
+    }
+  }
+
+  private run(step: () => BlockSyncOutput[]): void {
+    let outputs: BlockSyncOutput[];
+    try {
+      outputs = step();
+    } catch (err) {
+      this.safeEmit('listenerError', err);
+      return;
+    }
+    for (const o of outputs) this.apply(o);
+  }
+
+  private apply(o: BlockSyncOutput): void {
+    try {
+      switch (o.type) {
+        case 'getdata': {
+          const peer = this.byId.get(o.peer);
+          peer?.send({ command: 'getdata', inventory: o.hashes.map((hash) => ({ type: 2, hash })) } as Message);
+          break;
+        }
+        case 'misbehavior': {
+          const peer = this.byId.get(o.peer);
+          if (peer) this.safeEmit('misbehavior', { peer, points: o.points, score: o.score, reason: o.reason });
+          break;
+        }
+        case 'disconnect': {
+          const peer = this.byId.get(o.peer);
+          if (!peer) break;
+          this.byId.delete(o.peer);
+          this.writers.get(o.peer)?.abort();
+          this.writers.delete(o.peer);
+          this.safeEmit('drop', { peer, reason: o.reason, ban: o.ban });
+          void peer.close(o.ban ? 'banned' : 'local', o.reason);
+          break;
+        }
+        case 'rerequest':
+          this.safeEmit('rerequest', { hash: o.hash, from: o.from, to: o.to, reason: o.reason });
+          break;
+        case 'discard': {
+          const key = o.hash.toString('hex');
+          const spooled = this.spooled.get(key);
+          this.spooled.delete(key);
+          if (spooled) fs.rmSync(spooled.file, { force: true });
+          break;
+        }
+      }
+    } catch (err) {
+      this.safeEmit('listenerError', err);
+    }
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.safeEmit('listenerError', err);
+    }
+  }
+
+  private safeEmit<E extends keyof BlockFollowerEvents>(event: E, ...args: Parameters<BlockFollowerEvents[E]>): void {
+    try {
+      (this.emit as (e: E, ...a: Parameters<BlockFollowerEvents[E]>) => boolean)(event, ...args);
+    } catch (err) {
+      if (event === 'listenerError') return;
+      try {
+        this.emit('listenerError', err);
+      } catch {
+        // The app's own business.
+      }
+    }
+  }
+}

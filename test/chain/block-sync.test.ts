@@ -1,0 +1,221 @@
+// BlockSync under fake time against simulated peers: one test per download and stall rule.
+import t, { type Test } from 'tap';
+import { BlockSim, SimChain } from './block-sync-sim.js';
+
+const hex = (h: Buffer): string => h.toString('hex');
+
+function assertInOrder(t: Test, sim: BlockSim, top: number): void {
+  const expected = Array.from({ length: top }, (_, i) => i + 1);
+  t.same(sim.delivered, expected, `every block 1..${top} delivered once, in order`);
+}
+
+/** Seconds from the first getdata of each of `from`'s blocks to its first getdata to another peer. */
+function rerequestDelays(sim: BlockSim, from: string): number[] {
+  const delays: number[] = [];
+  for (const [key, t0] of sim.asked) {
+    const [h, peer] = key.split(':');
+    if (peer !== from) continue;
+    let first: number | undefined;
+    for (const [k2, t1] of sim.asked) {
+      const [h2, p2] = k2.split(':');
+      if (h2 === h && p2 !== from && t1 >= t0 && (first === undefined || t1 < first)) first = t1;
+    }
+    if (first !== undefined) delays.push((first - t0) / 1000);
+  }
+  return delays;
+}
+
+t.test('three honest peers: 300 blocks in order, at most 16 in flight per peer, spread over all', (t) => {
+  const chain = new SimChain(300);
+  const sim = new BlockSim(chain, () => 2_000, { cursorHeight: 0 });
+  for (const id of ['a', 'b', 'c']) sim.addPeer(id, { kind: 'honest', bytesPerSecond: 200_000 });
+  let maxQueue = 0;
+  const origServe = sim.run.bind(sim);
+  for (let i = 0; i < 600 && sim.delivered.length < 300; i++) {
+    origServe(100, () => false);
+    for (const p of sim.peers.values()) maxQueue = Math.max(maxQueue, p.queue.length);
+  }
+  assertInOrder(t, sim, 300);
+  t.ok(maxQueue <= 16 && maxQueue > 1, `largest queue a peer held: ${maxQueue}`);
+  const perPeer = ['a', 'b', 'c'].map((id) => sim.outputs('getdata').filter((o) => o.output.peer === id).reduce((n, o) => n + o.output.hashes.length, 0));
+  t.ok(perPeer.every((n) => n >= 50), `getdata hashes per peer: ${perPeer.join(', ')}`);
+  t.equal(sim.outputs('disconnect').length, 0, 'nobody dropped');
+  t.end();
+});
+
+t.test('silent peer: each of its blocks is asked of another peer within 10 s, and it is dropped', (t) => {
+  const chain = new SimChain(40);
+  const sim = new BlockSim(chain, () => 5_000, { cursorHeight: 0 });
+  sim.addPeer('silent', { kind: 'silent' });
+  sim.addPeer('good', { kind: 'honest', bytesPerSecond: 1_000_000 });
+  sim.run(120_000);
+  assertInOrder(t, sim, 40);
+  const delays = rerequestDelays(sim, 'silent');
+  t.ok(delays.length >= 1, `${delays.length} blocks of the silent peer re-requested`);
+  t.ok(Math.max(...delays) <= 10, `re-request delays (s): max ${Math.max(...delays)}`);
+  t.ok(sim.outputs('disconnect').some((o) => o.output.peer === 'silent' && o.output.reason === 'block-stall'), 'silent peer dropped for block-stall');
+  t.end();
+});
+
+t.test('1 KB/s drip peer: below the floor, its blocks move within 10 s and it is dropped', (t) => {
+  const chain = new SimChain(30);
+  const sim = new BlockSim(chain, () => 200_000, { cursorHeight: 0 });
+  sim.addPeer('drip', { kind: 'drip', bytesPerSecond: 1_000 });
+  sim.addPeer('good', { kind: 'honest', bytesPerSecond: 5_000_000 });
+  sim.run(120_000);
+  assertInOrder(t, sim, 30);
+  const delays = rerequestDelays(sim, 'drip');
+  t.ok(delays.length >= 1 && Math.max(...delays) <= 10, `drip blocks re-requested after (s): ${delays.join(', ')}`);
+  t.ok(sim.outputs('disconnect').some((o) => o.output.peer === 'drip'), 'drip peer dropped');
+  t.ok(sim.peers.get('good')!.closed === false, 'the good peer stays');
+  t.end();
+});
+
+t.test('wrong-block peer: scored, dropped, its blocks fetched elsewhere', (t) => {
+  const chain = new SimChain(30);
+  const sim = new BlockSim(chain, () => 3_000, { cursorHeight: 0 });
+  sim.addPeer('liar', { kind: 'wrong-block', bytesPerSecond: 1_000_000 });
+  sim.addPeer('good', { kind: 'honest', bytesPerSecond: 1_000_000 });
+  sim.run(60_000);
+  assertInOrder(t, sim, 30);
+  const mis = sim.outputs('misbehavior').filter((o) => o.output.peer === 'liar');
+  t.equal(mis.length, 1, 'scored once');
+  t.equal(mis[0]?.output.reason, 'unrequested-block');
+  t.ok(sim.outputs('rerequest').some((o) => o.output.from === 'liar' && o.output.to === 'good'), 're-requested from the good peer');
+  t.end();
+});
+
+t.test('bad merkle root: refused, banned (100 points), fetched elsewhere; the bad copy is not kept', (t) => {
+  const chain = new SimChain(20);
+  const sim = new BlockSim(chain, () => 3_000, { cursorHeight: 0 });
+  sim.addPeer('bad', { kind: 'bad-merkle', bytesPerSecond: 1_000_000 });
+  sim.addPeer('good', { kind: 'honest', bytesPerSecond: 1_000_000 });
+  sim.run(60_000);
+  assertInOrder(t, sim, 20);
+  const d = sim.outputs('disconnect').find((o) => o.output.peer === 'bad');
+  t.same(d && { reason: d.output.reason, ban: d.output.ban }, { reason: 'bad-merkle-root', ban: true });
+  t.end();
+});
+
+t.test('a peer that disconnects mid-block: its blocks are asked of another peer at once', (t) => {
+  const chain = new SimChain(20);
+  const sim = new BlockSim(chain, () => 100_000, { cursorHeight: 0 });
+  sim.addPeer('quitter', { kind: 'disconnect-mid-block', bytesPerSecond: 1_000_000, afterBytes: 50_000 });
+  sim.addPeer('good', { kind: 'honest', bytesPerSecond: 1_000_000 });
+  sim.run(60_000);
+  assertInOrder(t, sim, 20);
+  const delays = rerequestDelays(sim, 'quitter');
+  // The block it was sending moves at once; the rest as soon as the good peer has room (16 per peer).
+  t.ok(delays.length >= 1 && Math.min(...delays) <= 0.1 && Math.max(...delays) <= 1, `re-requested after (s): ${delays.join(', ')}`);
+  t.end();
+});
+
+t.test('slow block: fetched in parallel from a second peer after 30 s; the first peer is above the floor and stays', (t) => {
+  const chain = new SimChain(3);
+  const sim = new BlockSim(chain, (h) => (h === 1 ? 8_000_000 : 1_000), { cursorHeight: 0 });
+  sim.addPeer('steady', { kind: 'honest', bytesPerSecond: 150_000 });
+  sim.addPeer('fast', { kind: 'honest', bytesPerSecond: 2_000_000 }, 0);
+  // 'fast' claims height 0, so the big block goes to 'steady' first; only the slow-block rule adds 'fast'.
+  sim.run(120_000);
+  assertInOrder(t, sim, 3);
+  const big = chain.atHeight(1)!.hash;
+  const slow = sim.outputs('rerequest').filter((o) => o.output.reason === 'slow-block' && o.output.hash.equals(big));
+  t.equal(slow.length, 1, 'one parallel request for the big block');
+  t.equal(slow[0]?.output.to, 'fast');
+  t.ok(slow[0]!.t >= 30_000 && slow[0]!.t <= 31_000, `added at ${slow[0]!.t / 1000} s`);
+  t.equal(sim.outputs('disconnect').length, 0, 'nobody dropped: 150 kB/s is above the floor');
+  t.end();
+});
+
+t.test('a fast peer on a huge block is never dropped, however long the block takes', (t) => {
+  const chain = new SimChain(2);
+  const sim = new BlockSim(chain, (h) => (h === 1 ? 200_000_000 : 1_000), { cursorHeight: 0, maxSources: 1 });
+  sim.addPeer('a', { kind: 'honest', bytesPerSecond: 2_000_000 });
+  sim.addPeer('b', { kind: 'honest', bytesPerSecond: 2_000_000 });
+  sim.run(200_000);
+  assertInOrder(t, sim, 2);
+  t.equal(sim.outputs('disconnect').length, 0, '100 s blocks at 2 MB/s: nobody dropped');
+  t.end();
+});
+
+t.test('a slow consumer holds the spool at its budget and no peer is blamed for it', (t) => {
+  const chain = new SimChain(100);
+  const sim = new BlockSim(chain, () => 100_000, { cursorHeight: 0, spoolBudget: 1_000_000, initialBlockEstimate: 100_000 }, 2_000);
+  sim.addPeer('a', { kind: 'honest', bytesPerSecond: 1_000_000 });
+  sim.addPeer('b', { kind: 'honest', bytesPerSecond: 1_000_000 });
+  let maxSpool = 0;
+  for (let i = 0; i < 2_500 && sim.delivered.length < 100; i++) {
+    sim.run(100, () => false);
+    maxSpool = Math.max(maxSpool, sim.sync.spoolUsed);
+  }
+  assertInOrder(t, sim, 100);
+  t.ok(maxSpool <= 1_100_000, `spool peak ${maxSpool} bytes for a 1,000,000-byte budget`);
+  t.equal(sim.outputs('disconnect').length, 0, 'idle peers (waiting on us) are not dropped');
+  t.end();
+});
+
+t.test('the stall rule never switches off: a lone silent peer is kept, then its block moves as soon as a second peer comes', (t) => {
+  const chain = new SimChain(5);
+  const sim = new BlockSim(chain, () => 1_000, { cursorHeight: 0 });
+  sim.addPeer('silent', { kind: 'silent' });
+  sim.run(60_000);
+  t.same(sim.delivered, [], 'nothing delivered from a silent lone peer');
+  t.equal(sim.outputs('disconnect').length, 0, 'the only peer is kept');
+  sim.addPeer('good', { kind: 'honest', bytesPerSecond: 1_000_000 });
+  const joined = sim.now;
+  sim.run(60_000);
+  assertInOrder(t, sim, 5);
+  const moved = sim.outputs('disconnect').find((o) => o.output.peer === 'silent');
+  t.ok(moved && moved.t - joined <= 1_000, `silent peer dropped ${moved ? moved.t - joined : '?'} ms after the second peer came`);
+  t.end();
+});
+
+t.test('reorg above the cursor: blocks of the old branch are discarded and the new branch fetched', (t) => {
+  const chain = new SimChain(40);
+  const sim = new BlockSim(chain, () => 1_000, { cursorHeight: 0 }, 1_000);
+  sim.addPeer('a', { kind: 'honest', bytesPerSecond: 100_000 });
+  sim.run(10_000, () => false);
+  const before = sim.delivered.length;
+  t.ok(before > 0 && before < 30, `${before} delivered before the reorg`);
+  chain.fork(30, 15, 'b');
+  sim.apply(sim.sync.chainChanged(sim.now));
+  t.ok(sim.outputs('discard').length > 0, `${sim.outputs('discard').length} spooled blocks of the old branch discarded`);
+  sim.run(120_000);
+  assertInOrder(t, sim, 45);
+  const newBranch = new Set(chain.entries.slice(31).map((e) => hex(e.hash)));
+  const asked = new Set([...sim.asked.keys()].map((k) => k.split(':')[0]));
+  t.ok([...newBranch].every((h) => asked.has(h)), 'every block of the new branch asked for');
+  t.end();
+});
+
+t.test('bytes in flight: big blocks are limited by the peer byte allowance, not only by the 16-block cap', (t) => {
+  const run = (bytesPerSecond: number): { maxQueue: number; delivered: number } => {
+    const chain = new SimChain(40);
+    const sim = new BlockSim(chain, () => 4_000_000, { cursorHeight: 0, initialBlockEstimate: 1_000_000 });
+    sim.addPeer('a', { kind: 'honest', bytesPerSecond });
+    let maxQueue = 0;
+    for (let i = 0; i < 2_000 && sim.delivered.length < 40; i++) {
+      sim.run(100, () => false);
+      // After the first requests (sized by the 1 MB initial estimate) have drained.
+      if (sim.delivered.length >= 10) maxQueue = Math.max(maxQueue, sim.peers.get('a')!.queue.length);
+    }
+    return { maxQueue, delivered: sim.delivered.length };
+  };
+  const slow = run(1_000_000);
+  const fast = run(20_000_000);
+  // 4 MB blocks: 1 MB/s allows max(8 MB, 10 s x 1 MB/s) = 10 MB, two blocks; 20 MB/s allows 200 MB, capped at 16 blocks.
+  t.equal(slow.maxQueue, 2, `1 MB/s peer: at most ${slow.maxQueue} blocks of 4 MB in flight`);
+  t.equal(fast.maxQueue, 16, `20 MB/s peer: ${fast.maxQueue} blocks in flight (the block cap)`);
+  t.equal(fast.delivered, 40);
+  t.end();
+});
+
+t.test('a block from a peer that owes us none is not held against it (another getdata on the same connection)', (t) => {
+  const chain = new SimChain(3);
+  const sim = new BlockSim(chain, () => 1_000, { cursorHeight: 0 });
+  sim.addPeer('a', { kind: 'honest', bytesPerSecond: 1_000_000 });
+  sim.run(10_000);
+  t.same(sim.delivered, [1, 2, 3]);
+  t.same(sim.sync.blockStarted('a', chain.atHeight(2)!.hash, sim.now), [], 'no score, no disconnect');
+  t.end();
+});
