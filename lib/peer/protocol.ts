@@ -179,6 +179,7 @@ export class PeerProtocol {
 
   /** A frame or payload could not be decoded. */
   protocolError(err: FramingError | DecodeError): ProtocolOutput[] {
+    if (this.closedOrClosing()) return this.drain();
     if (err instanceof FramingError) {
       if (err.reason === 'bad-checksum') {
         // The node drops such messages and only scores floods of them.
@@ -431,11 +432,15 @@ export class PeerProtocol {
   }
 
   private send(message: Message): void {
+    // Nothing goes to a peer once it is closed (ping() or a late timer may still ask).
+    if (this.closedOrClosing()) return;
     this.lastSendAt = this.options.clock.now();
     this.out.push({ type: 'send', message });
   }
 
   private punish(kind: MisbehaviorKind, detail?: string): void {
+    // A closed peer is not scored: its late frames (a bad checksum, an undecodable payload) are moot.
+    if (this.closedOrClosing()) return;
     const banned = this.misbehavior.add(kind);
     this.out.push({ type: 'misbehavior', kind, score: this.misbehavior.score });
     if (banned) {
@@ -443,6 +448,10 @@ export class PeerProtocol {
       this.out.push({ type: 'ban', reason, score: this.misbehavior.score });
       this.shut('banned', reason);
     }
+  }
+
+  private closedOrClosing(): boolean {
+    return isFinal(this.stateValue) || this.stateValue === 'closing';
   }
 
   private forgetNonce(): void {
