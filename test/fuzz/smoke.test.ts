@@ -1,4 +1,4 @@
-// CI's fuzz smoke run: every main target (frame, codecs, block, protocol) for about 10 s in a
+// CI's fuzz smoke run: every main target (frame, codecs, block, protocol) for about 8 s in a
 // fresh process (coverage has to start before the code under test loads). No crash, and each
 // target's coverage grew past what its seed corpus alone reached.
 import t from 'tap';
@@ -11,7 +11,7 @@ interface Result { target: string; executions: number; execPerSecond: number; se
 
 t.test('fuzz smoke run of every target: 0 crashes, coverage above the seeds', async (t) => {
   const seed = Date.now() % 1_000_000;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'fuzz/run.ts', '--all', '--seconds', '40', '--seed', String(seed), '--json', '--crash-dir', 'fuzz/crashes'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'fuzz/run.ts', '--all', '--seconds', '32', '--seed', String(seed), '--json', '--crash-dir', 'fuzz/crashes'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => void child.kill());
   let out = '';
   let err = '';
