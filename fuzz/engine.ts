@@ -399,8 +399,9 @@ export function fuzz(target: FuzzTarget, coverage: Coverage, opts: FuzzOptions):
   };
 
   // The seeds: each kept if it adds coverage (all are kept when none do, so mutation has a start).
+  const seeds = target.seeds(); // built before the reset: building them (encoding messages) is not coverage
   coverage.takeNew(); // reset counters left by loading
-  for (const seed of target.seeds()) {
+  for (const seed of seeds) {
     const err = execute(target, seed);
     if (err) recordCrash(seed, err);
     const fresh = coverage.takeNew();

@@ -143,9 +143,9 @@ function mutateMessage(command: string, payload: Buffer, rnd: Random): Buffer | 
   }
 }
 
-export function codecTarget(command: string): FuzzTarget {
+export function codecTarget(command: string, name = `codec:${command}`): FuzzTarget {
   return {
-    name: `codec:${command}`,
+    name,
     maxInputLength: 16 * 1024,
     seeds: () => [Buffer.alloc(0), ...(messageSeeds().get(command) ?? [])],
     run: (input) => checkCodecInput(command, input),
@@ -523,7 +523,7 @@ export const mainTargets: readonly FuzzTarget[] = [frameTarget, codecsTarget, bl
 export function targetByName(name: string): FuzzTarget | undefined {
   if (name.startsWith('codec:')) {
     const command = name.slice(6);
-    return command === 'unknown' || messageCodecs.has(command) ? codecTarget(command === 'unknown' ? 'notacommand' : command) : undefined;
+    return command === 'unknown' || messageCodecs.has(command) ? (command === 'unknown' ? codecTarget('notacommand', 'codec:unknown') : codecTarget(command)) : undefined;
   }
   return mainTargets.find((t) => t.name === name);
 }
