@@ -179,7 +179,6 @@ export class PeerProtocol {
 
   /** A frame or payload could not be decoded. */
   protocolError(err: FramingError | DecodeError): ProtocolOutput[] {
-    if (this.closedOrClosing()) return this.drain();
     if (err instanceof FramingError) {
       if (err.reason === 'bad-checksum') {
         // The node drops such messages and only scores floods of them.
@@ -188,7 +187,8 @@ export class PeerProtocol {
       }
       // Wrong magic, oversized length, unparseable header: the node bans at once.
       const code: CloseReasonCode = err.reason === 'bad-magic' ? 'bad-magic' : 'protocol-violation';
-      this.out.push({ type: 'ban', reason: err.message, score: this.misbehavior.score });
+      // A closed peer's late frames are moot (punish() and shut() ignore them too).
+      if (!this.closedOrClosing()) this.out.push({ type: 'ban', reason: err.message, score: this.misbehavior.score });
       this.shut(code, err.message);
       return this.drain();
     }
