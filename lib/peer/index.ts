@@ -1,7 +1,6 @@
 export { PeerConnection, DEFAULT_USER_AGENT, DEFAULT_MAX_UNFLUSHED_BYTES, type PeerConnectionOptions, type PeerEvents, type WaitOptions } from './connection.js';
 export { connectPeer, keepConnected, RestartBudget, DEFAULT_RESTART_POLICY, type ConnectPeerOptions, type RestartPolicyOptions } from './connect.js';
 export { PeerProtocol, DEFAULT_TIMEOUTS, type PeerTimeouts, type LocalVersion, type ProtocolOptions, type ProtocolOutput, type RttStats, type RemotePeerInfo } from './protocol.js';
-export { blockVerdict, type BlockVerdict } from './block-receiver.js';
 export type { BlockEnd, BlockHeaderEvent, BlockTransactionEvent, BlockTxStartEvent, BlockTxPieceEvent, BlockTxEndEvent } from './block-receiver.js';
 export type { TxStartEvent, TxPieceEvent, TxEndEvent } from './tx-receiver.js';
 export { closeReason, PeerError, HandshakeError, TimeoutError, type CloseReason, type CloseReasonCode } from './reasons.js';

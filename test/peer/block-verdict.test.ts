@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import type { Duplex } from 'node:stream';
 import { duplexPair } from '../helpers/duplex-pair.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
-import { blockVerdict, type BlockEnd, type BlockVerdict } from '../../lib/peer/index.js';
+import { blockVerdict, type BlockEnd, type BlockVerdict } from '../../lib/index.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { regtest } from '../../lib/networks.js';
 import { FrameDecoder, encodeFrame, encodeMessageFrame } from '../../lib/framing/index.js';
