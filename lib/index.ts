@@ -44,6 +44,8 @@ export { TxWalker } from './messages/tx-walk.js';
 export * from './block/tx-stream.js';
 export { MerkleRootBuilder } from './messages/merkle.js';
 export * from './peer/index.js';
+// What blockEnd says about a streamed block's transactions (the indexer contract in the README).
+export { blockVerdict, type BlockVerdict } from './peer/block-receiver.js';
 export * from './transport/index.js';
 export * from './connect/index.js';
 export * from './peerstore/index.js';

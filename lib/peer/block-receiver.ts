@@ -40,6 +40,21 @@ export interface BlockEnd {
   readonly merkleRootOk: boolean | undefined;
 }
 
+/**
+ * What `blockEnd` says about the transactions already delivered by `blockTx` / `blockTxEnd`:
+ * 'valid' (frame checksum and merkle root match), 'bad-checksum' (the bytes are not what the peer
+ * framed), 'bad-merkle-root' (the transactions do not hash to the header's proof of work), or
+ * 'merkle-root-unchecked' (checksum good, merkle root not verified: verifyMerkleRoot false).
+ * Anything but 'valid' means: roll back what this block's events gave you.
+ */
+export type BlockVerdict = 'valid' | 'bad-checksum' | 'bad-merkle-root' | 'merkle-root-unchecked';
+
+export function blockVerdict(end: BlockEnd): BlockVerdict {
+  if (!end.checksumOk) return 'bad-checksum';
+  if (end.merkleRootOk === undefined) return 'merkle-root-unchecked';
+  return end.merkleRootOk ? 'valid' : 'bad-merkle-root';
+}
+
 export type BlockReceiverEvent =
   | { readonly type: 'header'; readonly event: BlockHeaderEvent }
   | { readonly type: 'tx'; readonly event: BlockTransactionEvent }

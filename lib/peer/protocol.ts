@@ -207,7 +207,8 @@ export class PeerProtocol {
       }
       // Wrong magic, oversized length, unparseable header: the node bans at once.
       const code: CloseReasonCode = err.reason === 'bad-magic' ? 'bad-magic' : 'protocol-violation';
-      this.out.push({ type: 'ban', reason: err.message, score: this.misbehavior.score });
+      // A closed peer's late frames are moot (punish() and shut() ignore them too).
+      if (!this.closedOrClosing()) this.out.push({ type: 'ban', reason: err.message, score: this.misbehavior.score });
       this.shut(code, err.message);
       return this.drain();
     }
@@ -451,11 +452,15 @@ export class PeerProtocol {
   }
 
   private send(message: Message): void {
+    // Nothing goes to a peer once it is closed (ping() or a late timer may still ask).
+    if (this.closedOrClosing()) return;
     this.lastSendAt = this.options.clock.now();
     this.out.push({ type: 'send', message });
   }
 
   private punish(kind: MisbehaviorKind, detail?: string): void {
+    // A closed peer is not scored: its late frames (a bad checksum, an undecodable payload) are moot.
+    if (this.closedOrClosing()) return;
     const banned = this.misbehavior.add(kind);
     this.out.push({ type: 'misbehavior', kind, score: this.misbehavior.score });
     if (banned) {
@@ -463,6 +468,10 @@ export class PeerProtocol {
       this.out.push({ type: 'ban', reason, score: this.misbehavior.score });
       this.shut('banned', reason);
     }
+  }
+
+  private closedOrClosing(): boolean {
+    return isFinal(this.stateValue) || this.stateValue === 'closing';
   }
 
   private forgetNonce(): void {

@@ -1,6 +1,8 @@
 import type { Test } from 'tap';
 import { DecodeError } from '../../lib/errors.js';
 import type { MessageCodec } from '../../lib/messages/codec.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { decodeMessage, encodeMessage, messageFromJSON, messageToJSON, type Message } from '../../lib/messages/index.js';
 
 /**
@@ -10,6 +12,7 @@ import { decodeMessage, encodeMessage, messageFromJSON, messageToJSON, type Mess
 export function checkCodec<M extends { readonly command: string }>(t: Test, codec: MessageCodec<M>, samples: M[]): void {
   for (const [i, sample] of samples.entries()) {
     const payload = codec.encode(sample);
+    dumpFuzzSeed(codec.command, payload);
     const decoded = codec.decode(payload);
     t.same(decoded, sample, `${codec.command} sample ${i}: decode(encode(x)) == x`);
     t.same(codec.encode(decoded), payload, `${codec.command} sample ${i}: bytes round trip`);
@@ -44,4 +47,13 @@ export function checkTruncations<M extends { readonly command: string }>(
   }
   t.equal(other, undefined, `${codec.command} ${label}: every truncation is a DecodeError or a valid shorter message`);
   t.equal(typed + accepted, payload.length, `${codec.command} ${label}: ${payload.length} prefixes checked`);
+}
+
+/** With FUZZ_SEED_DIR set, every sample payload is written there: the fuzzer's codec corpus comes from these tests. */
+function dumpFuzzSeed(command: string, payload: Buffer): void {
+  const dir = process.env.FUZZ_SEED_DIR;
+  if (!dir || payload.length > 65_536) return;
+  mkdirSync(dir, { recursive: true });
+  const name = createHash('sha256').update(command).update(payload).digest('hex').slice(0, 16);
+  writeFileSync(`${dir}/${command}-${name}.bin`, payload);
 }
