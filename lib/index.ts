@@ -143,7 +143,7 @@ export {
   type BlockPeerInfo,
   type BlockSyncOptions,
   type BlockSyncOutput,
-  type BlockVerdict,
+  type BlockOutcome,
 } from './chain/block-sync.js';
 export { BlockFollower, type BlockFollowerEvents, type BlockFollowerOptions, type DeliveredBlock, type DeliveredTx } from './chain/block-follower.js';
 export { CursorFile, type BlockCursor } from './chain/block-cursor.js';

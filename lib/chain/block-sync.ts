@@ -76,7 +76,7 @@ export type BlockSyncOutput =
   /** The shell drops this copy of a block (a duplicate from a parallel fetch, or a block no longer on the best chain). */
   | { readonly type: 'discard'; readonly hash: Buffer };
 
-export type BlockVerdict = { readonly ok: true; readonly bytes: number } | { readonly ok: false; readonly reason: 'bad-merkle-root' | 'bad-checksum' };
+export type BlockOutcome = { readonly ok: true; readonly bytes: number } | { readonly ok: false; readonly reason: 'bad-merkle-root' | 'bad-checksum' };
 
 interface Request {
   readonly key: string;
@@ -241,7 +241,7 @@ export class BlockSync {
    * one costs the peer its score and connection, and the block is asked elsewhere.
    * Returns whether the shell keeps this copy.
    */
-  blockCompleted(peer: string, hash: Buffer, verdict: BlockVerdict, now: number): { keep: boolean; outputs: BlockSyncOutput[] } {
+  blockCompleted(peer: string, hash: Buffer, verdict: BlockOutcome, now: number): { keep: boolean; outputs: BlockSyncOutput[] } {
     const out: BlockSyncOutput[] = [];
     const key = hex(hash);
     const p = this.peers.get(peer);
