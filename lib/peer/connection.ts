@@ -17,7 +17,7 @@ import {
 import { decodeMessage, encodeMessage, type Message, type MessageOf } from '../messages/index.js';
 import { MIN_PEER_PROTO_VERSION, type Network } from '../networks.js';
 import { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
-import { closeReason, PeerError, TimeoutError, type CloseReason, type CloseReasonCode } from './reasons.js';
+import { closeReason, PeerError, SendRefusedError, TimeoutError, type CloseReason, type CloseReasonCode, type SendRefusalReason } from './reasons.js';
 import { DEFAULT_TIMEOUTS, PeerProtocol, isHandshakeCommand, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
 import {
   BlockReceiver,
@@ -185,6 +185,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   private flushScheduled = false;
   /** True while sendStreamed writes a frame piece by piece. */
   private streamingOut = false;
+  private lastRefusal: SendRefusedError | undefined;
   /** Writes handed to the stream whose callback has not run yet. */
   private writesInFlight = 0;
   private sendPaused = false;
@@ -314,16 +315,19 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   }
 
   /**
-   * Send a message. Non-block messages larger than the peer's protoconf limit are refused
-   * (the BSV node bans for them); returns false if the connection is not open.
+   * Send a message. Every refusal is reported the same way: send() returns false and
+   * `lastSendRefusal` says why ('oversize': a non-block message larger than the peer's protoconf
+   * limit, which the BSV node bans for; 'closed': the connection is not open). It never throws
+   * for a refusal, so it is safe inside event handlers. A message that cannot be encoded at all
+   * (a malformed value) still throws its EncodeError.
    */
   send(message: Message): boolean {
-    if (this.closed) return false;
+    if (this.closed) return this.refuse('closed', message.command, `connection closed (${this.closed.code})`);
     // Check the payload before framing, so a refused message is never copied or hashed.
     const { command, payload } = encodeMessage(message);
     const peerLimit = this.protocol.remote.maxRecvPayloadLength;
     if (payloadLimitClassOf(command) === 'default' && payload.length > peerLimit) {
-      throw new RangeError(`${command} payload of ${payload.length} bytes exceeds the peer's limit of ${peerLimit}`);
+      return this.refuse('oversize', command, `${command} payload of ${payload.length} bytes exceeds the peer's limit of ${peerLimit}`);
     }
     const frame = encodeFrame(this.network.magic, command, payload, { peerVersion: this.protocol.remote.version?.version });
     this.stats_.sent(command, frame.length);
@@ -339,6 +343,16 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
       this.updateReading();
     }
     return true;
+  }
+
+  /** Why the last send() returned false; cleared by nothing, overwritten by the next refusal. */
+  get lastSendRefusal(): SendRefusedError | undefined {
+    return this.lastRefusal;
+  }
+
+  private refuse(reason: SendRefusalReason, command: string, detail: string): false {
+    this.lastRefusal = new SendRefusedError(reason, command, detail);
+    return false;
   }
 
   /**
@@ -771,7 +785,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     const given = signals.filter((s): s is AbortSignal => s !== undefined);
     const wait = this.waitFor(event, match, timeoutMs, AbortSignal.any([sendFailed.signal, ...given]), operation);
     try {
-      this.send(message);
+      if (!this.send(message) && !this.closed) sendFailed.abort(this.lastRefusal);
     } catch (err) {
       sendFailed.abort(err);
     }

@@ -2,7 +2,7 @@ export { PeerConnection, DEFAULT_USER_AGENT, DEFAULT_MAX_UNFLUSHED_BYTES, DEFAUL
 export { PeerProtocol, DEFAULT_TIMEOUTS, isHandshakeCommand, type PeerTimeouts, type LocalVersion, type ProtocolOptions, type ProtocolOutput, type RttStats, type RemotePeerInfo } from './protocol.js';
 export type { BlockEnd, BlockHeaderEvent, BlockTransactionEvent, BlockTxStartEvent, BlockTxPieceEvent, BlockTxEndEvent } from './block-receiver.js';
 export type { TxStartEvent, TxPieceEvent, TxEndEvent } from './tx-receiver.js';
-export { closeReason, PeerError, HandshakeError, TimeoutError, type CloseReason, type CloseReasonCode } from './reasons.js';
+export { closeReason, PeerError, HandshakeError, TimeoutError, SendRefusedError, type CloseReason, type CloseReasonCode, type SendRefusalReason } from './reasons.js';
 export type { PeerState } from './state.js';
 export { DEFAULT_UA_POLICY, ACCEPT_ANY_UA, userAgentAllowed, type UserAgentPolicy } from './user-agent.js';
 export { BAN_THRESHOLD, MISBEHAVIOR_POINTS, type MisbehaviorKind } from './misbehavior.js';

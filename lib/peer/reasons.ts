@@ -52,6 +52,21 @@ export class PeerError extends Error {
   }
 }
 
+/** Why send() did not send a message: the peer would refuse (and ban for) its size, or the connection is closed. */
+export type SendRefusalReason = 'oversize' | 'closed';
+
+/** Recorded by PeerConnection.send() when it returns false, and the rejection of a request whose message was refused. */
+export class SendRefusedError extends Error {
+  override readonly name = 'SendRefusedError';
+  constructor(
+    readonly reason: SendRefusalReason,
+    readonly command: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export class HandshakeError extends PeerError {
   override readonly name = 'HandshakeError';
 }

@@ -352,7 +352,8 @@ t.test('received commands without a codec share one stats key, so a peer cannot 
 t.test('oversized sends are refused before they reach the peer', async (t) => {
   const { peer, conn } = await readyScripted();
   const inventory = Array.from({ length: 30_000 }, () => ({ type: 1, hash: Buffer.alloc(32) }));
-  t.throws(() => conn.send({ command: 'inv', inventory } as Message), /exceeds the peer's limit/);
+  t.equal(conn.send({ command: 'inv', inventory } as Message), false, 'refused');
+  t.match(conn.lastSendRefusal, { reason: 'oversize', command: 'inv', message: /exceeds the peer's limit/ });
   await conn.close();
 });
 

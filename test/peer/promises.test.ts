@@ -99,7 +99,8 @@ t.test('a 1.5 MiB message is refused until the peer protoconf raises its limit, 
   const { conn, peer } = await readyPair(t);
   const big: Message = { command: 'unknown', name: 'bigdata', payload: Buffer.alloc(1_572_864, 7) };
   t.equal(conn.remote.maxRecvPayloadLength, 1_048_576, 'the limit is 1 MiB before protoconf');
-  t.throws(() => conn.send(big), RangeError, 'refused while the peer accepts 1 MiB');
+  t.equal(conn.send(big), false, 'refused while the peer accepts 1 MiB');
+  t.match(conn.lastSendRefusal, { name: 'SendRefusedError', reason: 'oversize', command: 'bigdata' }, 'and says why');
   await new Promise((r) => setTimeout(r, 50));
   t.notOk(peer.received.some((m) => m.command === 'bigdata'), 'nothing reached the peer');
 
@@ -111,6 +112,16 @@ t.test('a 1.5 MiB message is refused until the peer protoconf raises its limit, 
   while (!peer.received.some((m) => m.command === 'bigdata') && performance.now() < until) await new Promise((r) => setTimeout(r, 10));
   t.same(peer.received.filter((m) => m.command === 'bigdata'), [{ command: 'bigdata', bytes: 1_572_864 }], 'the peer got all 1,572,864 bytes');
 
-  t.throws(() => conn.send({ command: 'unknown', name: 'bigdata', payload: Buffer.alloc(2_097_153) }), RangeError, 'one byte over the raised limit is refused');
+  t.equal(conn.send({ command: 'unknown', name: 'bigdata', payload: Buffer.alloc(2_097_153) }), false, 'one byte over the raised limit is refused');
+  t.equal(conn.lastSendRefusal?.reason, 'oversize');
   t.equal(conn.state, 'ready');
+});
+
+t.test('send() reports every refusal the same way: false, with the reason in lastSendRefusal, never a throw', async (t) => {
+  const { conn } = await readyPair(t);
+  t.equal(conn.send({ command: 'unknown', name: 'bigdata', payload: Buffer.alloc(1_048_577) }), false, 'oversize: false');
+  t.equal(conn.lastSendRefusal?.reason, 'oversize');
+  await conn.close();
+  t.equal(conn.send({ command: 'ping', nonce: 1n } as Message), false, 'closed: false');
+  t.match(conn.lastSendRefusal, { reason: 'closed', command: 'ping' });
 });
