@@ -4,6 +4,7 @@ export { selectEvictionVictim, decideEviction, DEFAULT_EVICTION_OPTIONS, type Ev
 export { AddrRateLimiter, DEFAULT_ADDR_BURST, DEFAULT_ADDR_RATE_PER_SECOND, type AddrRateOptions } from './addr-rate.js';
 export { ManagedPeer, type ManagedPeerSnapshot, type PeerEventForwarder } from './managed-peer.js';
 export { Manager, INBOUND_REJECTING_ALLOWANCE } from './manager.js';
+export { manualRedialDelay, manualReconnectDelay, resolveManualBackoff, DEFAULT_MANUAL_BACKOFF, MANUAL_BACKOFF_DOUBLINGS, type ManualBackoff } from './backoff.js';
 export {
   DEFAULT_OUTBOUND_TARGET,
   DEFAULT_INBOUND_LIMIT,

@@ -3,7 +3,8 @@ import { setMaxListeners } from 'node:events';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
-import pRetry, { AbortError } from 'p-retry';
+import { AbortError } from 'p-retry';
+import { manualReconnectDelay, manualRedialDelay, resolveManualBackoff, type ManualBackoff } from './backoff.js';
 import type { Network } from '../networks.js';
 import type { Message, MessageOf } from '../messages/index.js';
 import { formatIp, parseIp } from '../peerstore/ip.js';
@@ -57,6 +58,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
   readonly network: Network;
   private readonly options: ManagerOptions;
   private readonly clock: Clock;
+  private readonly manualBackoff: ManualBackoff;
   private readonly slots: ConnectionSlots;
   private readonly dialer: Dialer;
   private readonly proxyMode: boolean;
@@ -95,6 +97,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
     this.proxyMode = options.proxy !== undefined;
     this.dialer = options.dialer ?? (options.proxy ? socksDialer(options.proxy) : tcpDialer());
     for (const p of options.peers ?? []) parseTarget(p, this.network.defaultPort);
+    this.manualBackoff = resolveManualBackoff(options.manualBackoff);
     // Checked here rather than in every connection's constructor, where it would fail late.
     if (options.peerOptions?.userAgent !== undefined) assertSendableUserAgent(options.peerOptions.userAgent);
     resolveBufferOptions(options.peerOptions ?? {});
@@ -301,25 +304,12 @@ export class Manager extends EventEmitter<ManagerEvents> {
   }
 
   private async keepManual(target: { host: string; port: number }): Promise<void> {
-    const minMs = this.options.manualBackoff?.minMs ?? 1000;
-    const maxMs = this.options.manualBackoff?.maxMs ?? 60_000;
+    const backoff = this.manualBackoff;
     const signal = this.abort.signal;
     let quickCloses = 0;
     while (this.running) {
-      let peer: ManagedPeer;
-      try {
-        peer = await pRetry(
-          () => {
-            if (!this.running) throw new AbortError('manager stopped');
-            const slot = this.slots.reserve('manual');
-            if (!slot) throw new Error('no manual slot free');
-            return this.dial(target.host, target.port, 'manual', slot, this.store.netgroupOf(target.host));
-          },
-          { forever: true, minTimeout: minMs, maxTimeout: maxMs, factor: 2, randomize: true, signal },
-        );
-      } catch {
-        return;
-      }
+      const peer = await this.dialManual(target, backoff, signal);
+      if (!peer) return;
       const openedAt = this.clock.now();
       await new Promise<void>((resolve) => {
         if (peer.closeReason) resolve();
@@ -327,7 +317,24 @@ export class Manager extends EventEmitter<ManagerEvents> {
       });
       // A peer that keeps dropping us right away is redialed ever more slowly.
       quickCloses = this.clock.now() - openedAt < 10_000 ? quickCloses + 1 : 0;
-      await sleep(Math.min(maxMs, minMs * 2 ** quickCloses), signal);
+      await sleep(manualReconnectDelay(quickCloses, backoff), signal);
+    }
+  }
+
+  /** Dials a manual peer until it connects, waiting manualRedialDelay() after each failure; undefined once stopped. */
+  private async dialManual(target: { host: string; port: number }, backoff: ManualBackoff, signal: AbortSignal): Promise<ManagedPeer | undefined> {
+    for (let failures = 0; ; failures++) {
+      if (!this.running) return undefined;
+      const slot = this.slots.reserve('manual');
+      if (slot) {
+        try {
+          return await this.dial(target.host, target.port, 'manual', slot, this.store.netgroupOf(target.host));
+        } catch {
+          // dial() reported it (dial:failed); wait and try again.
+        }
+      }
+      if (!this.running) return undefined;
+      await sleep(manualRedialDelay(failures, backoff), signal);
     }
   }
 

@@ -34,7 +34,10 @@ export interface ManagerOptions {
   readonly listen?: { readonly host: string; readonly port: number };
   /** Manual peers ("host:port", "[v6]:port"), kept connected and redialed with capped backoff. */
   readonly peers?: readonly string[];
-  /** Backoff for manual peers (default 1 s doubling up to 60 s). */
+  /**
+   * Backoff for manual peers (default 1 s doubling up to 60 s, jittered by 1-2x): after failed dials,
+   * manualRedialDelay(); after a connection that closed within 10 s, manualReconnectDelay().
+   */
   readonly manualBackoff?: { readonly minMs?: number; readonly maxMs?: number };
   /** One feeler connection to a "new" address this often (default 2 min; 0 = none). */
   readonly feelerIntervalMs?: number;

@@ -55,6 +55,19 @@ export function blockVerdict(end: BlockEnd): BlockVerdict {
   return end.merkleRootOk ? 'valid' : 'bad-merkle-root';
 }
 
+/** A verdict that means the block's delivered transactions must be rolled back. */
+export type BlockFailure = 'bad-checksum' | 'bad-merkle-root';
+
+/**
+ * Emitted as `blockInvalid`, right after the `blockEnd` of a block whose checksum or merkle root
+ * failed: every `blockTx`/`blockTxEnd` with this `hash` as `blockHash` is to be rolled back.
+ */
+export interface BlockInvalidEvent {
+  readonly hash: Buffer;
+  readonly verdict: BlockFailure;
+  readonly end: BlockEnd;
+}
+
 export type BlockReceiverEvent =
   | { readonly type: 'header'; readonly event: BlockHeaderEvent }
   | { readonly type: 'tx'; readonly event: BlockTransactionEvent }

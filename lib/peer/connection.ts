@@ -21,7 +21,9 @@ import { closeReason, PeerError, SendRefusedError, TimeoutError, type CloseReaso
 import { DEFAULT_TIMEOUTS, PeerProtocol, isHandshakeCommand, type LocalVersion, type PeerTimeouts, type ProtocolOutput, type RttStats } from './protocol.js';
 import {
   BlockReceiver,
+  blockVerdict,
   type BlockEnd,
+  type BlockInvalidEvent,
   type BlockHeaderEvent,
   type BlockTransactionEvent,
   type BlockTxEndEvent,
@@ -57,6 +59,8 @@ export interface PeerEvents extends CommandEvents {
   blockHeader: (event: BlockHeaderEvent) => void;
   blockTx: (tx: BlockTransactionEvent) => void;
   blockEnd: (end: BlockEnd) => void;
+  /** Right after `blockEnd` when the checksum or merkle root failed: roll back that block's transactions. */
+  blockInvalid: (event: BlockInvalidEvent) => void;
   /** A block transaction over hugeTxThreshold: start, pieces in order, end with its txid (no `blockTx` for it). */
   blockTxStart: (event: BlockTxStartEvent) => void;
   blockTxPiece: (event: BlockTxPieceEvent) => void;
@@ -657,8 +661,11 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
         this.safeEmit('blockTx', ev.event);
       } else {
         this.safeEmit('blockEnd', ev.event);
-        if (!ev.event.checksumOk || ev.event.merkleRootOk === false) {
-          this.apply(this.protocol.protocolError(new DecodeError('block', ev.event.checksumOk ? 'merkleRoot' : 'checksum', 'invalid-value')));
+        const verdict = blockVerdict(ev.event);
+        if (verdict === 'bad-checksum' || verdict === 'bad-merkle-root') {
+          // Before the protocol error, which may close the connection: listeners roll back first.
+          this.safeEmit('blockInvalid', { hash: ev.event.hash, verdict, end: ev.event });
+          this.apply(this.protocol.protocolError(new DecodeError('block', verdict === 'bad-merkle-root' ? 'merkleRoot' : 'checksum', 'invalid-value')));
         }
       }
     }

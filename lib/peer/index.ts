@@ -1,6 +1,6 @@
 export { PeerConnection, DEFAULT_USER_AGENT, DEFAULT_MAX_UNFLUSHED_BYTES, DEFAULT_SEND_HIGH_WATER_MARK, resolveBufferOptions, type PeerConnectionOptions, type PeerEvents, type WaitOptions } from './connection.js';
 export { PeerProtocol, DEFAULT_TIMEOUTS, isHandshakeCommand, type PeerTimeouts, type LocalVersion, type ProtocolOptions, type ProtocolOutput, type RttStats, type RemotePeerInfo } from './protocol.js';
-export type { BlockEnd, BlockHeaderEvent, BlockTransactionEvent, BlockTxStartEvent, BlockTxPieceEvent, BlockTxEndEvent } from './block-receiver.js';
+export type { BlockEnd, BlockHeaderEvent, BlockTransactionEvent, BlockTxStartEvent, BlockTxPieceEvent, BlockTxEndEvent, BlockInvalidEvent, BlockFailure } from './block-receiver.js';
 export type { TxStartEvent, TxPieceEvent, TxEndEvent } from './tx-receiver.js';
 export { closeReason, PeerError, HandshakeError, TimeoutError, SendRefusedError, type CloseReason, type CloseReasonCode, type SendRefusalReason } from './reasons.js';
 export type { PeerState } from './state.js';

@@ -1,13 +1,14 @@
 // The indexer contract in the README: blockTx events (which carry the block hash) come before the
 // block's checksum and merkle root are known; blockEnd's verdict says whether to keep them. A block
 // with one flipped byte in its last transaction, framed before the flip (bad checksum) or after it
-// (good checksum, wrong merkle root), ends with a bad verdict and an indexer that buffers per
-// block keeps nothing of it; the same block unflipped is kept.
+// (good checksum, wrong merkle root), ends with a bad verdict and blockInvalid exactly once (after
+// blockEnd, before the connection drops); an indexer that stores per block and rolls back on
+// blockInvalid keeps nothing of it. The same block unflipped never fires blockInvalid and is kept.
 import t, { type Test } from 'tap';
 import type { Duplex } from 'node:stream';
 import { duplexPair } from '../helpers/duplex-pair.js';
-import { PeerConnection } from '../../lib/peer/connection.js';
-import { blockVerdict, type BlockEnd, type BlockVerdict } from '../../lib/index.js';
+import { ManagedPeer } from '../../lib/manager/managed-peer.js';
+import { blockVerdict, type BlockEnd, type BlockInvalidEvent, type BlockVerdict } from '../../lib/index.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { regtest } from '../../lib/networks.js';
 import { FrameDecoder, encodeFrame, encodeMessageFrame } from '../../lib/framing/index.js';
@@ -42,77 +43,158 @@ const payload = blockCodec.encode({ command: 'block', header, transactions: [coi
 /** A byte of the last transaction's output script: still a well-formed transaction, another txid. */
 const flipAt = payload.length - 6;
 
-/** The README's indexer: buffer a block's transactions, commit them only on a 'valid' verdict. */
+/**
+ * The README's indexer: stores transactions as they stream in, tagged with their block; deletes the
+ * tag on blockInvalid; marks the block final on a 'valid' blockEnd.
+ */
 class Indexer {
-  readonly committed = new Map<string, string[]>();
-  readonly pending = new Map<string, string[]>();
+  readonly stored = new Map<string, string[]>();
+  readonly final = new Set<string>();
   readonly verdicts: BlockVerdict[] = [];
   onTx(blockHashHex: string, txid: string): void {
-    const list = this.pending.get(blockHashHex) ?? [];
+    const list = this.stored.get(blockHashHex) ?? [];
     list.push(txid);
-    this.pending.set(blockHashHex, list);
+    this.stored.set(blockHashHex, list);
+  }
+  onInvalid(e: BlockInvalidEvent): void {
+    this.stored.delete(e.hash.toString('hex'));
   }
   onEnd(end: BlockEnd): void {
-    const key = end.hash.toString('hex');
-    const txs = this.pending.get(key) ?? [];
-    this.pending.delete(key);
     const verdict = blockVerdict(end);
     this.verdicts.push(verdict);
-    if (verdict === 'valid') this.committed.set(key, txs);
+    if (verdict === 'valid') this.final.add(end.hash.toString('hex'));
   }
 }
 
-async function deliver(t: Test, frame: Buffer): Promise<{ indexer: Indexer; txHashes: string[]; misbehavior: string[]; end: BlockEnd }> {
+interface Delivered {
+  indexer: Indexer;
+  /** blockHash of every blockTx, blockTxStart, blockTxPiece and blockTxEnd; hash of blockHeader. */
+  txHashes: string[];
+  streamedHashes: string[];
+  headerHashes: string[];
+  invalid: BlockInvalidEvent[];
+  /** blockInvalid as the Manager's forwarding hook saw it. */
+  forwardedInvalid: unknown[][];
+  /** The order of blockEnd, blockInvalid and close. */
+  order: string[];
+  misbehavior: string[];
+  end: BlockEnd;
+}
+
+async function deliver(t: Test, frame: Buffer, opts: { hugeTxThreshold?: number } = {}): Promise<Delivered> {
   const [ours, theirs] = duplexPair();
   answerHandshake(theirs);
-  const conn = new PeerConnection(ours, { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA, selfNonces: new Set() });
+  const forwardedInvalid: unknown[][] = [];
+  // A ManagedPeer: the same connection, plus the hook the Manager re-emits every event through.
+  const conn = new ManagedPeer(
+    ours,
+    { network: regtest, direction: 'outbound', userAgentPolicy: ACCEPT_ANY_UA, selfNonces: new Set(), hugeTxThreshold: opts.hugeTxThreshold },
+    { type: 'manual', netgroup: 'test', connectedAt: 0, forward: (_peer, event, args) => { if (event === 'blockInvalid') forwardedInvalid.push([...args]); } },
+  );
   t.teardown(() => conn.close());
   await conn.ready(5000);
   const indexer = new Indexer();
   const txHashes: string[] = [];
+  const streamedHashes: string[] = [];
+  const headerHashes: string[] = [];
+  const invalid: BlockInvalidEvent[] = [];
+  const order: string[] = [];
   const misbehavior: string[] = [];
+  conn.on('blockHeader', (h) => headerHashes.push(h.hash.toString('hex')));
   conn.on('blockTx', (tx) => {
     txHashes.push(tx.blockHash.toString('hex'));
     indexer.onTx(tx.blockHash.toString('hex'), tx.txid.toString('hex'));
   });
+  conn.on('blockTxStart', (e) => streamedHashes.push(e.blockHash.toString('hex')));
+  conn.on('blockTxPiece', (e) => streamedHashes.push(e.blockHash.toString('hex')));
+  conn.on('blockTxEnd', (e) => {
+    streamedHashes.push(e.blockHash.toString('hex'));
+    indexer.onTx(e.blockHash.toString('hex'), e.txid.toString('hex'));
+  });
+  conn.on('blockInvalid', (e) => {
+    order.push('blockInvalid');
+    invalid.push(e);
+    indexer.onInvalid(e);
+  });
+  conn.on('close', () => order.push('close'));
   conn.on('misbehavior', (m) => misbehavior.push(m.kind));
   const ended = new Promise<BlockEnd>((resolve) => conn.once('blockEnd', resolve));
-  conn.on('blockEnd', (end) => indexer.onEnd(end));
+  conn.on('blockEnd', (end) => {
+    order.push('blockEnd');
+    indexer.onEnd(end);
+  });
   for (let i = 0; i < frame.length; i += 50) theirs.write(frame.subarray(i, i + 50));
   const end = await ended;
   await new Promise((r) => setImmediate(r));
-  return { indexer, txHashes, misbehavior, end };
+  return { indexer, txHashes, streamedHashes, headerHashes, invalid, forwardedInvalid, order, misbehavior, end };
 }
 
+const hashHex = hash.toString('hex');
+
 t.test('an intact block: three blockTx events carrying its hash, verdict valid, committed', async (t) => {
-  const { indexer, txHashes, misbehavior, end } = await deliver(t, encodeFrame(regtest.magic, 'block', payload));
-  t.same(txHashes, [hash, hash, hash].map((h) => h.toString('hex')), 'every blockTx carries the block hash');
+  const { indexer, txHashes, headerHashes, invalid, forwardedInvalid, order, misbehavior, end } = await deliver(t, encodeFrame(regtest.magic, 'block', payload));
+  t.same(headerHashes, [hashHex], 'blockHeader carries the block hash');
+  t.same(txHashes, [hashHex, hashHex, hashHex], 'every blockTx carries the block hash');
   t.equal(blockVerdict(end), 'valid');
-  t.same(indexer.committed.get(hash.toString('hex')), [coinbase, second, last].map((x) => x.txid.toString('hex')));
+  t.same(end.hash, hash, 'blockEnd carries the block hash');
+  t.same(invalid, [], 'no blockInvalid for a good block');
+  t.same(forwardedInvalid, []);
+  t.same(order, ['blockEnd'], 'and the connection stays open');
+  t.same(indexer.stored.get(hashHex), [coinbase, second, last].map((x) => x.txid.toString('hex')), 'the indexer kept its transactions');
+  t.ok(indexer.final.has(hashHex), 'and marked the block final');
   t.same(misbehavior, []);
 });
 
 t.test('one byte of the last transaction flipped after framing: blockTx events, then verdict bad-checksum, nothing committed', async (t) => {
   const frame = encodeFrame(regtest.magic, 'block', payload);
   frame[24 + flipAt]! ^= 0x01;
-  const { indexer, txHashes, misbehavior, end } = await deliver(t, frame);
+  const { indexer, txHashes, invalid, forwardedInvalid, order, misbehavior, end } = await deliver(t, frame);
   t.equal(txHashes.length, 3, 'the transactions were delivered before the verdict');
   t.equal(end.checksumOk, false);
   t.equal(blockVerdict(end), 'bad-checksum');
-  t.equal(indexer.committed.size, 0, 'the indexer rolled the block back');
-  t.equal(indexer.pending.size, 0, 'and holds nothing for it');
+  t.equal(invalid.length, 1, 'blockInvalid fired exactly once');
+  t.same(invalid[0]?.hash, hash, 'with the block hash');
+  t.equal(invalid[0]?.verdict, 'bad-checksum');
+  t.equal(invalid[0]?.end, end, 'and the BlockEnd');
+  t.equal(forwardedInvalid.length, 1, 'the Manager hook got it once');
+  t.equal(forwardedInvalid[0]?.[0], invalid[0]);
+  t.same(order.slice(0, 2), ['blockEnd', 'blockInvalid'], 'right after blockEnd, before any close');
+  t.equal(indexer.stored.size, 0, 'the indexer rolled the block back on blockInvalid');
+  t.equal(indexer.final.size, 0, 'and never marked it final');
   t.same(misbehavior, ['malformed-message'], 'the peer is scored for it');
 });
 
 t.test('one byte of the last transaction flipped before framing: checksum good, verdict bad-merkle-root, nothing committed', async (t) => {
   const flipped = Buffer.from(payload);
   flipped[flipAt]! ^= 0x01;
-  const { indexer, txHashes, misbehavior, end } = await deliver(t, encodeFrame(regtest.magic, 'block', flipped));
+  const { indexer, txHashes, invalid, forwardedInvalid, order, misbehavior, end } = await deliver(t, encodeFrame(regtest.magic, 'block', flipped));
   t.equal(txHashes.length, 3);
   t.equal(end.checksumOk, true);
   t.equal(end.merkleRootOk, false);
   t.equal(blockVerdict(end), 'bad-merkle-root');
-  t.equal(indexer.committed.size, 0);
+  t.equal(invalid.length, 1, 'blockInvalid fired exactly once');
+  t.same(invalid[0]?.hash, hash);
+  t.equal(invalid[0]?.verdict, 'bad-merkle-root');
+  t.equal(invalid[0]?.end, end);
+  t.equal(forwardedInvalid.length, 1);
+  t.same(order.slice(0, 2), ['blockEnd', 'blockInvalid']);
+  t.equal(indexer.stored.size, 0, 'rolled back');
+  t.equal(indexer.final.size, 0);
+  t.same(misbehavior, ['malformed-message']);
+});
+
+t.test('huge transactions streamed in pieces carry the block hash too; the flipped block is still invalid once', async (t) => {
+  // 21 bytes: the coinbase and the last transaction (22 bytes) stream as start/pieces/end, the 20-byte one as blockTx.
+  const frame = encodeFrame(regtest.magic, 'block', payload);
+  frame[24 + flipAt]! ^= 0x01;
+  const { indexer, txHashes, streamedHashes, invalid, misbehavior } = await deliver(t, frame, { hugeTxThreshold: 21 });
+  t.equal(txHashes.length, 1, 'one ordinary blockTx');
+  t.ok(streamedHashes.length >= 6, `${streamedHashes.length} start/piece/end events`);
+  t.ok(streamedHashes.every((h) => h === hashHex), 'each carries the block hash');
+  t.equal(invalid.length, 1);
+  t.equal(invalid[0]?.verdict, 'bad-checksum');
+  t.equal(indexer.stored.size, 0, 'rolled back');
+  t.equal(indexer.final.size, 0);
   t.same(misbehavior, ['malformed-message']);
 });
 
