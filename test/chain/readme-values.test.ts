@@ -16,7 +16,7 @@ t.test('README HeaderSync: 2000 headers a request, a 30 s reply deadline, every 
   t.end();
 });
 
-t.test('README BlockSync download rules: 1024-block window, 16 per peer, max(8 MB, rate x 10 s), 100 kB/s for 9 s, 30 s then up to 3 sources', (t) => {
+t.test('README BlockSync download rules: 1024-block window, 16 per peer, max(8 MiB, rate x 10 s), 100 kB/s for 9 s, 30 s then up to 3 sources', (t) => {
   t.equal(DEFAULT_BLOCK_WINDOW, 1024);
   t.equal(DEFAULT_MAX_BLOCKS_PER_PEER, 16);
   t.equal(DEFAULT_MIN_PEER_BYTES, 8 * 1024 * 1024);
