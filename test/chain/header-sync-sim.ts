@@ -94,13 +94,14 @@ export class SimNet {
   private seq = 0;
   private nextTick = SIM_START_MS + TICK_MS;
 
-  constructor(opts: { responseTimeoutMs?: number } = {}) {
+  constructor(opts: { responseTimeoutMs?: number; afterBatch?: () => void } = {}) {
     const params = consensusParams(regtest);
     this.sync = new HeaderSync({
       tree: this.tree,
       check: (header, hash, parent, nowSeconds) => checkHeader(params, header, hash, parent, nowSeconds),
       insert: (header, hash) => this.tree.insert(header, hash),
       responseTimeoutMs: opts.responseTimeoutMs,
+      afterBatch: opts.afterBatch,
     });
     this.sync.on('header', (entry) => this.events.push({ at: this.now, type: 'header', entry }));
     this.sync.on('tip', (entry) => this.events.push({ at: this.now, type: 'tip', entry }));

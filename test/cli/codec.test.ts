@@ -76,3 +76,26 @@ t.test('bad input gives a one-line error and a non-zero exit', (t) => {
   t.match(badJson.stderr, /nonce/);
   t.end();
 });
+
+t.test("the README's decode and encode examples print exactly what the README shows", (t) => {
+  const decoded = cli(['decode', 'e3e1f3e876657261636b000000000000000000005df6e0e2']);
+  t.equal(decoded.stdout, '{"command":"verack"}\n');
+  const encoded = cli(['encode'], '{"command":"ping","nonce":"5"}\n');
+  t.equal(encoded.code, 0, encoded.stderr);
+  t.equal(encoded.stdout, 'e3e1f3e870696e6700000000000000000800000003b44ddf0500000000000000\n');
+  t.end();
+});
+
+t.test('README: encode takes a JSON object, an array or lines', (t) => {
+  const want = Buffer.concat([
+    encodeMessageFrame(mainnet.magic, { command: 'verack' }),
+    encodeMessageFrame(mainnet.magic, { command: 'ping', nonce: 7n }),
+  ]).toString('hex');
+  const asArray = cli(['encode', '[{"command":"verack"},{"command":"ping","nonce":"7"}]']);
+  t.equal(asArray.code, 0, asArray.stderr);
+  t.equal(asArray.stdout.replace(/\s/g, ''), want, 'an array argument');
+  const asLines = cli(['encode'], '{"command":"verack"}\n{"command":"ping","nonce":"7"}\n');
+  t.equal(asLines.code, 0, asLines.stderr);
+  t.equal(asLines.stdout.replace(/\s/g, ''), want, 'JSON lines on stdin');
+  t.end();
+});
