@@ -187,6 +187,7 @@ export async function runSync(args: string[]): Promise<number> {
     follower.start();
     await manager.start();
     const cause = await stop.wait();
+    await follower.stop(); // lets the handler that stopped us finish, so its acknowledgement is in the cursor
     if (fatal) throw fatal;
     if (to !== undefined && !reachedTo) {
       throw new CliError(`${cause === 'duration' ? `not done after --timeout ${values.timeout} s` : 'interrupted'} at height ${follower.cursor.height} (the cursor keeps it; --resume continues)`);
