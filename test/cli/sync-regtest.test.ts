@@ -97,3 +97,41 @@ t.test('follow --json: a tx sent to the node, then the block that mines it', asy
   t.match(events.find((e) => e.event === 'tx'), { announcers: 1, firstAnnouncer: String });
   t.same(blockLines(result.stdout).map((b) => [b.height, b.hash, b.txCount]), [[tip + 1, mined, 2]], 'only the new block, with the coinbase and the spend');
 });
+
+// Todo, not skipped: it runs and shows the gap. With ONE peer that reorgs under us (invalidateblock + mine),
+// the reorg and both blockDisconnected lines come, the new branch's three blocks are requested and arrive with
+// good checksums (traced in BlockFollower: getdata, blockHeader and blockEnd for each, sync.wants() true),
+// but only the first to arrive reaches the spool and none is delivered. The two-node reorg in
+// test/chain/block-follower-regtest.test.ts passes; this same-peer case is a BlockFollower/BlockSync bug.
+t.test('follow --json across a reorg: reorg, blockDisconnected for each acknowledged block tip first, then the new branch', { todo: 'BlockFollower stalls on the new branch after a single-peer reorg (see the comment above)' }, async (t) => {
+  const dir = tempDir(t);
+  const run = start(t, ['follow', '--network', 'regtest', '--peer', peer, '--datadir', dir, '--json', '--duration', '60']);
+  await run.waitForLine((l) => l.includes('"event":"following"'), 30_000, 'the following line');
+  const fork = await tipHeight();
+  const old = await node.mine(2);
+  await run.waitForLine((l) => l.includes('"event":"block"') && l.includes(old[1]!), 20_000, 'the old branch tip');
+  await new Promise((r) => setTimeout(r, 1100)); // new blocks get another timestamp, so other hashes
+  await node.rpc('invalidateblock', [old[0]]);
+  t.equal(await tipHeight(), fork, 'the node went back to the fork point');
+  const branch = await node.mine(3);
+  await run.waitForLine((l) => l.includes('"event":"block"') && l.includes(branch[2]!), 30_000, 'the new branch tip');
+  run.child.kill('SIGINT');
+  const result = await run.done;
+  t.equal(result.code, 0, result.stderr);
+  const events = jsonEvents(result.stdout).filter((e) => e.event !== 'tx' && e.event !== 'following');
+  const reorg = events.find((e) => e.event === 'reorg');
+  t.match(reorg, { fork: { height: fork }, disconnected: [{ height: fork + 2, hash: old[1] }, { height: fork + 1, hash: old[0] }] }, 'one reorg line');
+  t.same(
+    events.filter((e) => e.event !== 'reorg').map((e) => [e.event, e.height, e.hash]),
+    [
+      ['block', fork + 1, old[0]],
+      ['block', fork + 2, old[1]],
+      ['blockDisconnected', fork + 2, old[1]],
+      ['blockDisconnected', fork + 1, old[0]],
+      ['block', fork + 1, branch[0]],
+      ['block', fork + 2, branch[1]],
+      ['block', fork + 3, branch[2]],
+    ],
+    'old branch, its blocks disconnected tip first, then the new branch, each once',
+  );
+});
