@@ -1,7 +1,13 @@
-// Index new blocks as they are announced: stream each block and count its outputs by script type,
-// one transaction at a time, without ever holding the whole block in memory.
+// Index blocks in chain order with a BlockFollower: each block streamed from its on-disk spool and its
+// outputs counted by script type, one transaction at a time, never the whole block in memory. The cursor
+// (the last block indexed) survives a restart; a reorg first takes back the blocks that left the chain.
 // Run: npx tsx examples/block-indexer.ts [--network mainnet] [--peer host:port] [--duration SECONDS]
-import { Manager, MSG_BLOCK, parseTransaction, toDisplayHex, type BlockTransactionEvent } from '../lib/index.js';
+// Headers and cursor live in INDEXER_DATADIR (default ~/.bsv-wire-indexer/<network>). The first run starts at
+// the next new block; later runs continue after the cursor.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { BlockFollower, HeaderFollower, HeaderStore, Manager, parseTransaction, toDisplayHex } from '../lib/index.js';
 import { exampleOptions, untilStopped } from './options.js';
 
 type ScriptType = 'p2pkh' | 'p2sh' | 'p2pk' | 'multisig' | 'op_return' | 'other';
@@ -17,47 +23,51 @@ function scriptType(s: Buffer): ScriptType {
 }
 
 const opts = exampleOptions();
-// Per block being streamed: the counts only. The transactions themselves are dropped as they pass.
-const counts = new Map<string, Record<ScriptType, number>>();
-
-const countOutputs = (tx: BlockTransactionEvent): void => {
-  const key = tx.blockHash.toString('hex');
-  let c = counts.get(key);
-  if (!c) counts.set(key, (c = { p2pkh: 0, p2sh: 0, p2pk: 0, multisig: 0, op_return: 0, other: 0 }));
-  for (const output of parseTransaction(tx.raw).outputs) c[scriptType(output.script)]++;
-};
-
+const dataDir = process.env.INDEXER_DATADIR ?? join(homedir(), '.bsv-wire-indexer', opts.network.name);
+const store = await HeaderStore.open(dataDir, opts.network);
 const manager = new Manager({
   network: opts.network,
   peers: opts.peers,
   outbound: opts.peers.length > 0 ? 0 : 8,
-  // Called for each transaction as its bytes arrive; return a promise to pause the socket.
-  peerOptions: { userAgentPolicy: opts.userAgentPolicy, onBlockTransaction: countOutputs },
+  peerOptions: { userAgentPolicy: opts.userAgentPolicy },
 });
-const requested = new Set<string>();
-
+const headers = new HeaderFollower({ manager, store });
 manager.on('peer:ready', (peer) => console.log(`connected ${peer.remoteAddress}:${peer.remotePort} ${peer.remote.version?.userAgent}`));
-manager.on('inv', (m, peer) => {
-  for (const item of m.inventory) {
-    const key = item.hash.toString('hex');
-    if (item.type !== MSG_BLOCK || requested.has(key)) continue;
-    requested.add(key);
-    peer
-      .getBlock(item.hash)
-      .then((end) => {
-        const c = counts.get(key)!;
-        counts.delete(key);
-        const summary = Object.entries(c)
-          .filter(([, n]) => n > 0)
-          .map(([type, n]) => `${type}=${n}`)
-          .join(' ');
-        console.log(`block ${toDisplayHex(end.hash)}: ${end.txCount} txs, ${end.bytes} bytes, outputs ${summary}, merkle root ${end.merkleRootOk ? 'ok' : 'BAD'}`);
-      })
-      .catch((err: Error) => console.log(`block ${toDisplayHex(item.hash)} failed: ${err.message}`));
-  }
-});
 
+let indexed = 0;
+const makeIndexer = (): BlockFollower =>
+  new BlockFollower({
+    manager,
+    tree: store.tree,
+    headers,
+    dir: join(dataDir, 'blocks'),
+    fromHeight: store.tree.best.height + 1, // used only without a saved cursor
+    // Resolving acknowledges the block: the cursor moves past it. A huge tx (no `raw`) would be read from tx.pieces().
+    onBlock: async (block) => {
+      const counts: Record<ScriptType, number> = { p2pkh: 0, p2sh: 0, p2pk: 0, multisig: 0, op_return: 0, other: 0 };
+      for await (const tx of block.transactions()) {
+        if (tx.raw) for (const output of parseTransaction(tx.raw).outputs) counts[scriptType(output.script)]++;
+      }
+      indexed++;
+      const summary = Object.entries(counts).filter(([, n]) => n > 0).map(([type, n]) => `${type}=${n}`).join(' ');
+      console.log(`block ${toDisplayHex(block.hash)}: ${block.txCount} txs, ${block.bytes} bytes, outputs ${summary}, merkle root ${block.merkleRootOk ? 'ok' : 'BAD'}`);
+    },
+    // A reorg took this block out of the best chain: undo what was indexed for it.
+    onBlockDisconnected: (block) => console.log(`block ${toDisplayHex(block.hash)} at ${block.height} disconnected`),
+  });
+
+const stopped = untilStopped(opts.durationMs);
+headers.start();
 await manager.start();
-await untilStopped(opts.durationMs);
+// Without a cursor, "new blocks" means after the peers' tip: wait for the headers to get there first.
+if (!existsSync(join(dataDir, 'blocks', 'cursor.json'))) await Promise.race([new Promise((resolve) => headers.once('synced', resolve)), stopped]);
+const indexer = makeIndexer();
+indexer.on('error', (err) => console.log(`indexer stopped: ${String(err)}`));
+indexer.start();
+console.log(`indexing after height ${indexer.cursor.height}`);
+await stopped;
+await indexer.stop();
+headers.stop();
 await manager.stop();
-console.log(`stopped after ${requested.size} blocks`);
+await store.close();
+console.log(`stopped after ${indexed} blocks at height ${indexer.cursor.height}`);

@@ -1,7 +1,8 @@
-// Watch the mempool: print each new transaction id as peers announce it (inv), then fetch the
-// transaction (getdata) and print its size, inputs, outputs and value.
+// Watch the mempool through a MempoolWatcher: each transaction once, however many peers announce it, fetched
+// from the first announcer and from another if that one stays silent; printed with its size, inputs,
+// outputs and value.
 // Run: npx tsx examples/mempool-watch.ts [--network mainnet] [--peer host:port] [--duration SECONDS]
-import { Manager, MSG_TX, parseTransaction, toDisplayHex } from '../lib/index.js';
+import { Manager, MempoolWatcher, parseTransaction, toDisplayHex } from '../lib/index.js';
 import { exampleOptions, untilStopped } from './options.js';
 
 const opts = exampleOptions();
@@ -11,30 +12,24 @@ const manager = new Manager({
   outbound: opts.peers.length > 0 ? 0 : 8,
   peerOptions: { userAgentPolicy: opts.userAgentPolicy },
 });
-// Several peers announce the same transaction: fetch it once. Bounded, recent ids are enough.
-const seen = new Set<string>();
+const mempool = new MempoolWatcher({ manager });
+let count = 0;
 
 manager.on('peer:ready', (peer) => console.log(`connected ${peer.remoteAddress}:${peer.remotePort} ${peer.remote.version?.userAgent}`));
-manager.on('inv', (m, peer) => {
-  for (const item of m.inventory) {
-    if (item.type !== MSG_TX) continue;
-    const txid = toDisplayHex(item.hash);
-    if (seen.has(txid)) continue;
-    if (seen.size > 50_000) seen.clear();
-    seen.add(txid);
-    console.log(`tx ${txid} announced by ${peer.remoteAddress}:${peer.remotePort}`);
-    peer
-      .getTx(item.hash, { timeoutMs: 30_000 })
-      .then((tx) => {
-        const parsed = parseTransaction(tx.raw);
-        const value = parsed.outputs.reduce((sum, o) => sum + o.value, 0n);
-        console.log(`fetched ${txid}: ${tx.raw.length} bytes, ${parsed.inputs.length} inputs, ${parsed.outputs.length} outputs, ${value} satoshis out`);
-      })
-      .catch((err: Error) => console.log(`could not fetch ${txid}: ${err.message}`));
-  }
+mempool.on('tx', (e) => {
+  count++;
+  const from = e.peer ? `${e.peer.remoteAddress}:${e.peer.remotePort}` : 'a peer';
+  // A huge transaction comes in pieces (raw undefined): the Manager's txStart/txPiece/txEnd events carry it.
+  if (!e.raw) return console.log(`tx ${toDisplayHex(e.txid)} from ${from} (${e.announcers} announcers): too large to hold whole`);
+  const parsed = parseTransaction(e.raw);
+  const value = parsed.outputs.reduce((sum, o) => sum + o.value, 0n);
+  console.log(`tx ${toDisplayHex(e.txid)} from ${from} (${e.announcers} announcers): ${e.raw.length} bytes, ${parsed.inputs.length} inputs, ${parsed.outputs.length} outputs, ${value} satoshis out`);
 });
+mempool.on('lost', (e) => console.log(`lost ${toDisplayHex(e.txid)}: none of its ${e.announcers} announcers delivered it`));
 
+mempool.start();
 await manager.start();
 await untilStopped(opts.durationMs);
+mempool.stop();
 await manager.stop();
-console.log(`stopped after ${seen.size} transactions`);
+console.log(`stopped after ${count} transactions`);

@@ -7,6 +7,7 @@ import { runChain, CHAIN_USAGE } from './chain.js';
 import { runSeeds, SEEDS_USAGE } from './seeds.js';
 import { runPeers, PEERS_USAGE } from './peers.js';
 import { runBroadcast, BROADCAST_USAGE } from './broadcast.js';
+import { runSync, runFollow, SYNC_USAGE, FOLLOW_USAGE } from './sync.js';
 
 const USAGE = `usage: bsv-wire <command> [options]
 
@@ -17,6 +18,8 @@ commands:
   headers        sync block headers into the data directory's header store (--to HEIGHT|tip, --follow, --out FILE)
   chain          the header store: best tip, known forks, files and health
   block HASH     stream one block from a peer: each txid, then a summary
+  sync           blocks in order, each once, into a cursor (--from HEIGHT|--resume [--to HEIGHT] [--json])
+  follow         JSON lines of new blocks, blockDisconnected, reorgs and mempool txs, for an indexer to pipe
   broadcast HEX|-  announce a transaction; report it propagated (echoed by peers never sent it) or mined
   decode [HEX]   decode whole frames (hex argument or stdin) to JSON, one message per line
   encode [JSON]  encode JSON messages (argument or stdin) to frame hex
@@ -35,6 +38,8 @@ const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
   chain: { run: runChain, usage: CHAIN_USAGE },
   block: { run: runBlock, usage: BLOCK_USAGE },
   broadcast: { run: runBroadcast, usage: BROADCAST_USAGE },
+  sync: { run: runSync, usage: SYNC_USAGE },
+  follow: { run: runFollow, usage: FOLLOW_USAGE },
   decode: { run: (args) => runCodec('decode', args), usage: USAGE },
   encode: { run: (args) => runCodec('encode', args), usage: USAGE },
 };

@@ -42,21 +42,22 @@ t.test('spv-headers: syncs from genesis into a HeaderStore with the consensus ru
   t.match(result.stdout.trim().split('\n').at(-1), `stopped at height ${height}`);
 });
 
-t.test('mempool-watch: a transaction sent to the node is announced, then fetched', async (t) => {
+t.test('mempool-watch: a transaction sent to the node is reported once, fetched, with its announcer count', async (t) => {
   const run = example(t, 'mempool-watch.ts', [...peerArgs(), '--duration', '12']);
   await run.waitForLine((l) => l.startsWith('connected 127.0.0.1:') && l.endsWith('/bcash:1.1.1/'), 30_000, 'the connection');
   const txid = await sendSpend(node, 1);
-  await run.waitForLine((l) => l === `tx ${txid} announced by 127.0.0.1:${node.p2pPort}`, 15_000, 'the announcement');
-  const fetched = await run.waitForLine((l) => l.startsWith(`fetched ${txid}:`), 15_000, 'the fetched tx');
-  t.match(fetched, /: \d+ bytes, 1 inputs, 3 outputs, \d+ satoshis out$/);
+  const fetched = await run.waitForLine((l) => l.startsWith(`tx ${txid} `), 15_000, 'the tx');
+  t.match(fetched, new RegExp(` from 127\\.0\\.0\\.1:${node.p2pPort} \\(1 announcers\\): \\d+ bytes, 1 inputs, 3 outputs, \\d+ satoshis out$`));
   const result = await run.done;
   t.equal(result.code, 0, result.stderr);
+  t.equal(result.stdout.split('\n').filter((l) => l.startsWith(`tx ${txid} `)).length, 1, 'the tx once');
   t.match(result.stdout.trim().split('\n').at(-1), /^stopped after [1-9]\d* transactions$/);
 });
 
 t.test('block-indexer: a new block with a real spend is streamed and its outputs counted by type', async (t) => {
   const run = example(t, 'block-indexer.ts', [...peerArgs(), '--duration', '12']);
-  await run.waitForLine((l) => l.startsWith('connected 127.0.0.1:'), 30_000, 'the connection');
+  const started = await run.waitForLine((l) => l.startsWith('indexing after height '), 30_000, 'the indexer to start');
+  t.equal(started, `indexing after height ${height}`, 'the first run starts at the next new block');
   const txid = await sendSpend(node, 2);
   const [mined] = await node.mine(1);
   height++;
@@ -70,6 +71,8 @@ t.test('block-indexer: a new block with a real spend is streamed and its outputs
   t.match(line, new RegExp(`: ${block.tx.length} txs, ${block.size ?? '\\d+'} bytes, outputs p2pkh=${1 + 2 * spends} op_return=${spends}, merkle root ok$`));
   const result = await run.done;
   t.equal(result.code, 0, result.stderr);
+  t.equal(result.stdout.split('\n').filter((l) => l.startsWith(`block ${mined}:`)).length, 1, 'the block once');
+  t.match(result.stdout.trim().split('\n').at(-1), `stopped after 1 blocks at height ${height}`);
 });
 
 /** Run the tor example through `proxy` to `peerHost` (a name only the proxy may resolve, or an address). */
