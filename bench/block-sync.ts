@@ -116,7 +116,13 @@ for (let run = 0; run < runs; run++) {
   }
 }
 process.stderr.write(`  stall: a silent peer and a serving one, blocks 1..${STALL_STOP_HEIGHT} ...\n`);
-const stall = child<SyncResult>('sync', chainPath, '0', String(STALL_STOP_HEIGHT), silentPorts.join(','), String(ports[0]));
+// The silent port is dialed first, but the other may still take every block if its handshake and headers come first:
+// then the run is repeated (at most 3 tries) and the table says how many it took.
+let stall = child<SyncResult>('sync', chainPath, '0', String(STALL_STOP_HEIGHT), silentPorts.join(','), String(ports[0]));
+let stallTries = 1;
+for (; stall.stalls.length === 0 && stallTries < 3; stallTries++) {
+  stall = child<SyncResult>('sync', chainPath, '0', String(STALL_STOP_HEIGHT), silentPorts.join(','), String(ports[0]));
+}
 process.stderr.write(`  slow consumer: 4 peers, the handler sleeps ${SLEEP_MS} ms per block ...\n`);
 const slow = child<SyncResult>('sync', chainPath, String(SLEEP_MS), '-', '-', ...ports.map(String));
 const loadAfter = loadavg()[0]!;
@@ -163,7 +169,7 @@ console.log(
 
 const stalled = stall.stalls.filter((s) => s.deliveredMs !== undefined);
 const firstStall = stalled.sort((a, b) => a.deliveredMs! - b.deliveredMs!)[0];
-console.log(`\nStall recovery: one silent port (answers headers and pings, never a block) + one serving port; blocks 1..${STALL_STOP_HEIGHT} (1 MB each); times from the getdata to the silent peer (median over its blocks).`);
+console.log(`\nStall recovery: one silent port (answers headers and pings, never a block) + one serving port; blocks 1..${STALL_STOP_HEIGHT} (1 MB each); times from the getdata to the silent peer (median over its blocks)${stallTries > 1 ? `; ${stallTries} tries: in the others the serving peer took every block` : ''}.`);
 console.log('| blocks asked of the silent peer | asked again of the other after, s | delivered after, s (first / last) | reason | drops |');
 console.log('|---:|---:|---:|---|---|');
 if (firstStall) {
