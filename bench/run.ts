@@ -5,7 +5,7 @@
  *
  * Options: --only=4mb|100mb   --runs-scale=N (multiply the run counts, at least one run each)
  * Other benchmarks: `npm run bench -- headers-store` (bench/headers-store.ts), `npm run bench -- headers-sync`
- * (bench/headers-sync.ts).
+ * (bench/headers-sync.ts), `npm run bench -- block-sync` (bench/block-sync.ts).
  *
  * Then the scale benchmarks (bench/scale.ts): P4 idle peers, P5 handshakes/s, the inbound burst.
  * `npm run bench -- block` or `-- scale` runs one part; `-- p4`, `-- p5`, `-- burst` one scale benchmark.
@@ -21,6 +21,7 @@ import { runScale } from './scale.js';
 const SUB_BENCHMARKS: Readonly<Record<string, string>> = {
   'headers-store': './headers-store.js',
   'headers-sync': './headers-sync.js',
+  'block-sync': './block-sync.js',
 };
 const subBenchmark = SUB_BENCHMARKS[process.argv[2] ?? ''];
 if (subBenchmark) {
