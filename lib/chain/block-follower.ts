@@ -375,37 +375,40 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   private pump(): void {
     if (this.pumping || this.stopped) return;
     this.pumping = true;
-    this.idle = this.deliverLoop()
-      .catch((err) => {
-        this.stopped = true;
-        this.safeEmit('error', err);
-        void this.stop();
-      })
-      .finally(() => {
-        this.pumping = false;
-      });
+    this.idle = this.deliverLoop().catch((err) => {
+      this.stopped = true;
+      this.safeEmit('error', err);
+      void this.stop();
+    });
   }
 
   private async deliverLoop(): Promise<void> {
-    while (!this.stopped) {
-      const c = this.cursorState;
-      if (c.hash && c.height >= 0 && !this.o.tree.get(c.hash)) return; // headers not there yet: the tip event pumps again
-      if (c.hash && c.height >= 0 && !this.o.tree.atHeight(c.height)?.hash.equals(c.hash)) {
-        // The acknowledged tip left the best chain: tell the app, tip first, and step the cursor back.
-        await this.o.onBlockDisconnected?.({ height: c.height, hash: c.hash });
-        const parent = this.o.tree.get(c.hash)?.prevHash;
-        this.saveCursor({ height: c.height - 1, hash: c.height - 1 >= 0 ? parent : undefined });
-        continue;
+    try {
+      while (!this.stopped) {
+        const c = this.cursorState;
+        if (c.hash && c.height >= 0 && !this.o.tree.get(c.hash)) return; // headers not there yet: the tip event pumps again
+        if (c.hash && c.height >= 0 && !this.o.tree.atHeight(c.height)?.hash.equals(c.hash)) {
+          // The acknowledged tip left the best chain: tell the app, tip first, and step the cursor back.
+          await this.o.onBlockDisconnected?.({ height: c.height, hash: c.hash });
+          const parent = this.o.tree.get(c.hash)?.prevHash;
+          this.saveCursor({ height: c.height - 1, hash: c.height - 1 >= 0 ? parent : undefined });
+          continue;
+        }
+        const next = this.sync.nextToDeliver();
+        if (!next) return;
+        const key = next.hash.toString('hex');
+        const spooled = this.spooled.get(key);
+        if (!spooled) throw new Error(`block ${key} complete but not in the spool`);
+        await this.deliver(next, spooled.file, spooled.bytes);
+        this.spooled.delete(key);
+        fs.rmSync(spooled.file, { force: true });
+        this.saveCursor({ height: next.height, hash: next.hash });
       }
-      const next = this.sync.nextToDeliver();
-      if (!next) return;
-      const key = next.hash.toString('hex');
-      const spooled = this.spooled.get(key);
-      if (!spooled) throw new Error(`block ${key} complete but not in the spool`);
-      await this.deliver(next, spooled.file, spooled.bytes);
-      this.spooled.delete(key);
-      fs.rmSync(spooled.file, { force: true });
-      this.saveCursor({ height: next.height, hash: next.hash });
+    } finally {
+      // Cleared in the same synchronous step as the last "nothing due" check. Clearing it in a `.finally`
+      // on this promise left a window of microtasks in which blocks ending in the same socket read found the
+      // loop still marked running, skipped their pump, and were never delivered.
+      this.pumping = false;
     }
   }
 
