@@ -16,6 +16,7 @@ import { systemClock, type Clock } from '../peer/clock.js';
 import { BlockSync, type BlockChain, type BlockSyncOptions, type BlockSyncOutput } from './block-sync.js';
 import { CursorFile, type BlockCursor } from './block-cursor.js';
 import type { HeaderEntry } from './types.js';
+import { Listeners } from './listeners.js';
 
 /** One transaction of a delivered block. */
 export interface DeliveredTx {
@@ -207,7 +208,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   private readonly writers = new Map<string, SpoolWriter>();
   /** Hex hash -> spool file of a complete block waiting for its turn. */
   private readonly spooled = new Map<string, { readonly file: string; readonly bytes: number }>();
-  private readonly detach: (() => void)[] = [];
+  private readonly subscriptions = new Listeners();
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private stopped = true;
@@ -237,10 +238,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     if (!this.stopped) return;
     this.stopped = false;
     const m = this.o.manager;
-    const on = (event: string, fn: (...args: never[]) => void): void => {
-      m.on(event as 'peer:ready', fn as never);
-      this.detach.push(() => m.off(event as 'peer:ready', fn as never));
-    };
+    const on = (event: string, fn: (...args: never[]) => void): void => this.subscriptions.on(m, event as 'peer:ready', fn);
     on('peer:ready', (peer: ManagedPeer) => this.onReady(peer));
     on('peer:close', (peer: ManagedPeer, _r: CloseReason) => {
       this.writers.get(peer.id)?.abort();
@@ -263,12 +261,8 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
       this.run(() => this.sync.chainChanged(this.clock.now()));
       this.pump();
     };
-    this.o.headers.on('tip', chainChanged);
-    this.o.headers.on('reorg', chainChanged);
-    this.detach.push(() => {
-      this.o.headers.off('tip', chainChanged);
-      this.o.headers.off('reorg', chainChanged);
-    });
+    this.subscriptions.on(this.o.headers, 'tip', chainChanged);
+    this.subscriptions.on(this.o.headers, 'reorg', chainChanged);
     for (const peer of m.peers) if (peer.state === 'ready') this.onReady(peer);
     this.timer = setInterval(() => this.tick(), this.o.tickIntervalMs ?? 500);
     this.timer.unref();
@@ -281,7 +275,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const off of this.detach.splice(0)) off();
+    this.subscriptions.offAll();
     for (const w of this.writers.values()) w.abort();
     this.writers.clear();
     await this.idle;

@@ -12,6 +12,7 @@ import type { BlockEnd, BlockTransactionEvent } from '../peer/block-receiver.js'
 import { sha256d } from '../hash.js';
 import { systemClock, type Clock } from '../peer/clock.js';
 import { BroadcastCore, type BroadcastOptions, type BroadcastOutput, type BroadcastResult } from './broadcast.js';
+import { Listeners } from './listeners.js';
 
 export interface BroadcasterOptions extends BroadcastOptions {
   readonly manager: Manager;
@@ -40,7 +41,7 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
   private readonly tickIntervalMs: number;
   private readonly fetchBlocks: boolean;
   private timer: NodeJS.Timeout | undefined;
-  private readonly detach: (() => void)[] = [];
+  private readonly subscriptions = new Listeners();
   private readonly waiting = new Map<string, { until: 'propagated' | 'settled'; resolve: (r: BroadcastResult) => void }>();
   /** Blocks asked for (hash hex), so one announced by several peers is fetched once. */
   private readonly blocksAsked = new Set<string>();
@@ -57,10 +58,7 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
 
   start(): void {
     if (this.timer) return;
-    const on = <E extends keyof ManagerEvents>(event: E, fn: (...args: never[]) => void): void => {
-      this.manager.on(event, fn as never);
-      this.detach.push(() => this.manager.off(event, fn as never));
-    };
+    const on = <E extends keyof ManagerEvents>(event: E, fn: (...args: never[]) => void): void => this.subscriptions.on(this.manager, event, fn);
     on('peer:ready', (peer: ManagedPeer) => this.core.peerReady(peer.id));
     on('peer:close', (peer: ManagedPeer) => this.core.peerClosed(peer.id));
     on('getdata', (m: MessageOf<'getdata'>, peer: ManagedPeer) => {
@@ -100,7 +98,7 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const off of this.detach.splice(0)) off();
+    this.subscriptions.offAll();
   }
 
   /** Announce a transaction (raw bytes or a RawTransaction) and resolve with its per-peer status and timings. */

@@ -12,6 +12,7 @@ import { consensusParams, type ConsensusParams } from './consensus.js';
 import { checkHeader } from './rules.js';
 import { HeaderSync, type HeaderSyncEvents, type HeaderSyncOutput, type SyncTree } from './header-sync.js';
 import type { ChainView, HeaderEntry } from './types.js';
+import { Listeners } from './listeners.js';
 
 /** The part of a HeaderStore the follower uses: its tree, and append(), which persists whatever the tree holds beyond the files. */
 export interface HeaderSink {
@@ -53,7 +54,7 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
   private readonly banPeers: boolean;
   private readonly byId = new Map<string, ManagedPeer>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly detach: (() => void)[] = [];
+  private readonly subscriptions = new Listeners();
 
   constructor(options: HeaderFollowerOptions) {
     super();
@@ -95,10 +96,8 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
   /** Start following: peers already connected are taken up at once. */
   start(): void {
     if (this.timer) return;
-    const on = <E extends 'peer:ready' | 'peer:close' | 'headers' | 'inv'>(event: E, fn: (...args: never[]) => void): void => {
-      this.manager.on(event, fn as never);
-      this.detach.push(() => this.manager.off(event, fn as never));
-    };
+    const on = <E extends 'peer:ready' | 'peer:close' | 'headers' | 'inv'>(event: E, fn: (...args: never[]) => void): void =>
+      this.subscriptions.on(this.manager, event, fn);
     on('peer:ready', (peer: ManagedPeer) => this.onReady(peer));
     on('peer:close', (peer: ManagedPeer, _reason: CloseReason) => this.run(() => this.sync.peerClosed(peer.id, this.clock.now()), () => this.byId.delete(peer.id)));
     on('headers', (m: MessageOf<'headers'>, peer: ManagedPeer) => this.run(() => this.sync.headers(peer.id, m.headers, this.clock.now())));
@@ -115,7 +114,7 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const off of this.detach.splice(0)) off();
+    this.subscriptions.offAll();
     this.byId.clear();
   }
 

@@ -11,6 +11,7 @@ import { encodeBlockHeader } from '../messages/block-header.js';
 import { sha256d } from '../hash.js';
 import { decodePartialMerkleTree } from './spv.js';
 import { MempoolCore, type MempoolCoreOptions, type MempoolOutput, type MempoolStats } from './mempool.js';
+import { Listeners } from './listeners.js';
 
 export interface MempoolWatcherOptions extends MempoolCoreOptions {
   readonly manager: Manager;
@@ -52,7 +53,7 @@ export class MempoolWatcher extends EventEmitter<MempoolWatcherEvents> {
   private readonly tickIntervalMs: number;
   private readonly watchBlocks: boolean;
   private timer: NodeJS.Timeout | undefined;
-  private readonly detach: (() => void)[] = [];
+  private readonly subscriptions = new Listeners();
   /** Per streamed block (by hash): mempool txids it holds, reported at its end if the block checks out. */
   private readonly blockHits = new Map<string, Buffer[]>();
 
@@ -71,10 +72,8 @@ export class MempoolWatcher extends EventEmitter<MempoolWatcherEvents> {
 
   start(): void {
     if (this.timer) return;
-    const on = <E extends keyof import('../manager/options.js').ManagerEvents>(event: E, fn: (...args: never[]) => void): void => {
-      this.manager.on(event, fn as never);
-      this.detach.push(() => this.manager.off(event, fn as never));
-    };
+    const on = <E extends keyof import('../manager/options.js').ManagerEvents>(event: E, fn: (...args: never[]) => void): void =>
+      this.subscriptions.on(this.manager, event, fn);
     on('inv', (m: MessageOf<'inv'>, peer: ManagedPeer) => {
       const txids = m.inventory.filter((i) => i.type === MSG_TX).map((i) => i.hash);
       if (txids.length > 0) this.run(() => this.core.announce(peer.id, txids, this.clock.now()));
@@ -125,7 +124,7 @@ export class MempoolWatcher extends EventEmitter<MempoolWatcherEvents> {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const off of this.detach.splice(0)) off();
+    this.subscriptions.offAll();
     this.blockHits.clear();
   }
 
