@@ -17,6 +17,7 @@ import { BlockSync, type BlockChain, type BlockSyncOptions, type BlockSyncOutput
 import { CursorFile, type BlockCursor } from './block-cursor.js';
 import type { HeaderEntry } from './types.js';
 import { Listeners } from './listeners.js';
+import { runCore } from './run-core.js';
 
 /** One transaction of a delivered block. */
 export interface DeliveredTx {
@@ -454,14 +455,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   }
 
   private run(step: () => BlockSyncOutput[]): void {
-    let outputs: BlockSyncOutput[];
-    try {
-      outputs = step();
-    } catch (err) {
-      this.safeEmit('listenerError', err);
-      return;
-    }
-    for (const o of outputs) this.apply(o);
+    runCore(step, (o) => this.apply(o), (err) => this.safeEmit('listenerError', err));
   }
 
   private apply(o: BlockSyncOutput): void {

@@ -13,6 +13,7 @@ import { sha256d } from '../hash.js';
 import { systemClock, type Clock } from '../peer/clock.js';
 import { BroadcastCore, type BroadcastOptions, type BroadcastOutput, type BroadcastResult } from './broadcast.js';
 import { Listeners } from './listeners.js';
+import { runCore } from './run-core.js';
 
 export interface BroadcasterOptions extends BroadcastOptions {
   readonly manager: Manager;
@@ -138,14 +139,7 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
   }
 
   private run(step: () => BroadcastOutput[]): void {
-    let outputs: BroadcastOutput[];
-    try {
-      outputs = step();
-    } catch (err) {
-      this.safeEmit('listenerError', err);
-      return;
-    }
-    for (const o of outputs) this.apply(o);
+    runCore(step, (o) => this.apply(o), (err) => this.safeEmit('listenerError', err));
   }
 
   private apply(o: BroadcastOutput): void {

@@ -13,6 +13,7 @@ import { checkHeader } from './rules.js';
 import { HeaderSync, type HeaderSyncEvents, type HeaderSyncOutput, type SyncTree } from './header-sync.js';
 import type { ChainView, HeaderEntry } from './types.js';
 import { Listeners } from './listeners.js';
+import { runCore } from './run-core.js';
 
 /** The part of a HeaderStore the follower uses: its tree, and append(), which persists whatever the tree holds beyond the files. */
 export interface HeaderSink {
@@ -127,16 +128,14 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
 
   /** Run a core step and carry out what it asks; nothing throws out of a Manager event handler. */
   private run(step: () => HeaderSyncOutput[], after?: () => void): void {
-    let outputs: HeaderSyncOutput[];
-    try {
-      outputs = step();
-    } catch (err) {
-      this.safeEmit('listenerError', err);
-      return;
-    } finally {
-      after?.();
-    }
-    for (const o of outputs) this.apply(o);
+    const stepThenAfter = (): HeaderSyncOutput[] => {
+      try {
+        return step();
+      } finally {
+        after?.();
+      }
+    };
+    runCore(stepThenAfter, (o) => this.apply(o), (err) => this.safeEmit('listenerError', err));
   }
 
   private apply(o: HeaderSyncOutput): void {

@@ -12,6 +12,7 @@ import { sha256d } from '../hash.js';
 import { decodePartialMerkleTree } from './spv.js';
 import { MempoolCore, type MempoolCoreOptions, type MempoolOutput, type MempoolStats } from './mempool.js';
 import { Listeners } from './listeners.js';
+import { runCore } from './run-core.js';
 
 export interface MempoolWatcherOptions extends MempoolCoreOptions {
   readonly manager: Manager;
@@ -139,20 +140,7 @@ export class MempoolWatcher extends EventEmitter<MempoolWatcherEvents> {
   }
 
   private run(step: () => MempoolOutput[]): void {
-    let outputs: MempoolOutput[];
-    try {
-      outputs = step();
-    } catch (err) {
-      this.safeEmit('listenerError', err);
-      return;
-    }
-    for (const o of outputs) {
-      try {
-        this.apply(o);
-      } catch (err) {
-        this.safeEmit('listenerError', err);
-      }
-    }
+    runCore(step, (o) => this.apply(o), (err) => this.safeEmit('listenerError', err));
   }
 
   private apply(o: MempoolOutput): void {
