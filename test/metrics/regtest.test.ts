@@ -286,3 +286,37 @@ t.test(
   t.equal(versions[0]?.value[1], '1', 'one version sent, as Prometheus read it');
   },
 );
+
+t.test('follow and sync --metrics: the block cursor and mempool metrics are served while they run', async (t) => {
+  let run: CliRun | undefined;
+  t.teardown(() => {
+    if (run && run.child.exitCode === null) run.child.kill('SIGKILL');
+  });
+  const dataDir = tempDir(t);
+  const metricsPort = await freePort();
+  const url = `http://127.0.0.1:${metricsPort}/metrics`;
+  run = startCli(['follow', '--network', 'regtest', '--datadir', dataDir, '--peer', `127.0.0.1:${node.p2pPort}`, '--metrics', `127.0.0.1:${metricsPort}`], { killAfterMs: 240_000 });
+  await run.waitForLine((l) => l.includes('"event":"following"'), 60_000, 'following');
+  const tip = (await node.rpc('getblockcount')) as number;
+  const [mined] = await node.mine(2);
+  await run.waitForLine((l) => l.includes('"event":"block"') && l.includes(`"height":${tip + 2}`), 30_000, 'the second mined block');
+  t.ok(mined, 'mined');
+  await waitFor(async () => value(await scrapeUrl(url), 'bsvwire_blocks_cursor_height') === tip + 2, 30_000, 'cursor at the tip');
+  const s = await scrapeUrl(url);
+  t.equal(value(s, 'bsvwire_headers_tip_height'), tip + 2);
+  t.equal(value(s, 'bsvwire_blocks_lag'), 0);
+  t.equal(value(s, 'bsvwire_blocks_delivered_total'), 2, 'the two new blocks');
+  t.equal(value(s, 'bsvwire_mempool_txs_seen_total'), 0, 'mempool metrics are there (no transaction on this chain)');
+  run.child.kill('SIGINT');
+  const result = await run.done;
+  t.equal(result.code, 0, `graceful exit; stderr: ${result.stderr}`);
+  await t.rejects(fetch(url), 'the endpoint closed with follow');
+
+  // sync --to: the endpoint lives for the run and is named on stderr; the run ends by itself.
+  const syncPort = await freePort();
+  const sync = startCli(['sync', '--network', 'regtest', '--datadir', tempDir(t), '--peer', `127.0.0.1:${node.p2pPort}`, '--from', '1', '--to', '3', '--json', '--metrics', `127.0.0.1:${syncPort}`], { killAfterMs: 120_000 });
+  const done = await sync.done;
+  t.equal(done.code, 0, `sync exits 0; stderr: ${done.stderr}`);
+  t.match(done.stderr, `metrics: http://127.0.0.1:${syncPort}/metrics`);
+  await t.rejects(fetch(`http://127.0.0.1:${syncPort}/metrics`), 'the endpoint closed with sync');
+});
