@@ -3,7 +3,7 @@
 // the objects already keep (peer stats, slot counts, follower state), so the wire path does no extra work;
 // only rare events (close, ban, pong, reorg, ...) are counted as they happen.
 import { Counter, Gauge, Histogram, Registry, type OpenMetricsContentType } from 'prom-client';
-import type { Manager, ManagedPeer } from '../manager/index.js';
+import type { Manager, ManagedPeer, ManagerStats } from '../manager/index.js';
 import type { CloseReason } from '../peer/reasons.js';
 import type { PeerStatsSnapshot, CommandCounters } from '../peer/stats.js';
 import type { BlockEnd } from '../peer/block-receiver.js';
@@ -53,8 +53,8 @@ export class BsvWireMetrics {
   private readonly readyPeers = new WeakSet<ManagedPeer>();
   /** RTT samples already observed per peer. */
   private readonly rttSamples = new WeakMap<ManagedPeer, number>();
-  /** Live peers' snapshots, taken once per scrape (every collect of a scrape runs in one synchronous pass). */
-  private snapshotCache: PeerStatsSnapshot[] | undefined;
+  /** The Manager's stats (every live peer's snapshot), taken once per scrape: all collects of a scrape run in one synchronous pass. */
+  private statsCache: ManagerStats | undefined;
 
   constructor(options: BsvWireMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
@@ -80,7 +80,7 @@ export class BsvWireMetrics {
     if (this.manager) throw new Error('BsvWireMetrics already watches a Manager');
     this.manager = manager;
     const reg = [this.registry];
-    const peersOf = (): ManagedPeer[] => manager.peers;
+    const stats = (): ManagerStats => this.scrapeStats();
 
     new Gauge({
       name: 'bsvwire_peers',
@@ -89,7 +89,7 @@ export class BsvWireMetrics {
       registers: reg,
       collect() {
         this.reset();
-        for (const p of peersOf()) this.inc({ direction: p.direction, type: p.type, state: p.state });
+        for (const p of stats().peers) this.inc({ direction: p.direction, type: p.type, state: p.state });
       },
     });
     new Gauge({
@@ -99,7 +99,7 @@ export class BsvWireMetrics {
       registers: reg,
       collect() {
         this.reset();
-        for (const [kind, n] of Object.entries(manager.slotCounts())) this.set({ kind }, n);
+        for (const [kind, n] of Object.entries(stats().slots)) this.set({ kind }, n);
       },
     });
     new Gauge({
@@ -109,7 +109,7 @@ export class BsvWireMetrics {
       registers: reg,
       collect() {
         this.reset();
-        for (const [kind, n] of Object.entries(manager.stats().limits)) this.set({ kind }, n);
+        for (const [kind, n] of Object.entries(stats().limits)) this.set({ kind }, n);
       },
     });
     new Gauge({
@@ -119,7 +119,7 @@ export class BsvWireMetrics {
       registers: reg,
       collect() {
         this.reset();
-        const counts = manager.stats().store;
+        const counts = stats().store;
         this.set({ table: 'new' }, counts.new);
         this.set({ table: 'tried' }, counts.tried);
       },
@@ -129,7 +129,7 @@ export class BsvWireMetrics {
       help: 'Bans held in the peer store (addresses and subnets)',
       registers: reg,
       collect() {
-        this.set(manager.stats().store.bans);
+        this.set(stats().store.bans);
       },
     });
 
@@ -162,7 +162,7 @@ export class BsvWireMetrics {
         collect() {
           this.reset();
           let total = self.closedSocketBytes[direction];
-          for (const s of self.liveSnapshots()) total += direction === 'sent' ? s.bytesSent : s.bytesReceived;
+          for (const s of stats().peers) total += direction === 'sent' ? s.bytesSent : s.bytesReceived;
           this.inc(total);
         },
       });
@@ -383,17 +383,17 @@ export class BsvWireMetrics {
   private commandTotals(direction: Direction): Map<string, { messages: number; bytes: number }> {
     const totals = new Map<string, { messages: number; bytes: number }>();
     addInto(totals, Object.fromEntries(this.closedPerCommand[direction]));
-    for (const s of this.liveSnapshots()) addInto(totals, direction === 'sent' ? s.sentPerCommand : s.receivedPerCommand);
+    for (const s of this.scrapeStats().peers) addInto(totals, direction === 'sent' ? s.sentPerCommand : s.receivedPerCommand);
     return totals;
   }
 
-  private liveSnapshots(): PeerStatsSnapshot[] {
-    if (!this.snapshotCache) {
-      this.snapshotCache = (this.manager?.peers ?? []).map((p) => p.stats());
+  private scrapeStats(): ManagerStats {
+    if (!this.statsCache) {
+      this.statsCache = this.manager!.stats();
       // Dropped before any event can run: a peer closing later is then counted once, in the closed totals.
-      queueMicrotask(() => (this.snapshotCache = undefined));
+      queueMicrotask(() => (this.statsCache = undefined));
     }
-    return this.snapshotCache;
+    return this.statsCache;
   }
 }
 

@@ -10,9 +10,11 @@ import { regtest } from '../../lib/networks.js';
 import { HeaderTree } from '../../lib/chain/header-tree.js';
 import { HeaderFollower } from '../../lib/chain/header-follower.js';
 import { MempoolWatcher } from '../../lib/chain/mempool-watcher.js';
+import { Broadcaster } from '../../lib/chain/broadcaster.js';
 import { createManagerMetrics, serveMetrics, wantsOpenMetrics, type BsvWireMetrics } from '../../lib/metrics/index.js';
 import type { Message } from '../../lib/messages/index.js';
 import { duplexPair } from '../helpers/duplex-pair.js';
+import { sendScripted } from '../helpers/scripted-peer.js';
 import { regtestGenesis, syntheticChain } from '../helpers/synthetic-headers.js';
 import { byLabel, family, httpGet, parseScrape, value, waitFor, type Scrape } from './helpers.js';
 
@@ -137,6 +139,16 @@ t.test('a silent peer is a handshake failure by reason; two Managers keep separa
   t.not(a.metrics.registry, b.metrics.registry);
 });
 
+t.test('misbehaviour is counted by kind: a message before the version', async (t) => {
+  const { manager, metrics, raw } = rig(t, { silent: true });
+  await manager.start();
+  await waitFor(() => raw.length === 1, 5_000, 'dialed');
+  sendScripted(raw[0]!, { command: 'ping', nonce: 1n } as Message);
+  await waitFor(async () => value(await scrape(metrics), 'bsvwire_peer_misbehavior_total', { kind: 'missing-version' }) === 1, 5_000, 'scored');
+  const s = await scrape(metrics);
+  t.equal(value(s, 'bsvwire_peer_messages_received_total', { command: 'ping' }), 1, 'the frame is counted as received');
+});
+
 t.test('a peer that sends a frame with the wrong magic is banned, and counted as a ban and a bad-magic close', async (t) => {
   const { manager, metrics, far, raw } = rig(t);
   await manager.start();
@@ -223,6 +235,30 @@ t.test('mempool watcher: txs seen, fetched, and duplicate announcements avoided'
   t.equal(value(s, 'bsvwire_mempool_duplicates_avoided_total'), 2);
   t.equal(value(s, 'bsvwire_mempool_txs_fetched_total'), 0, 'nothing delivered yet');
   t.equal(value(s, 'bsvwire_mempool_txs_in_flight'), 1);
+});
+
+t.test('broadcaster: a transaction the peer rejects is a rejected outcome', async (t) => {
+  const { manager, metrics, far } = rig(t);
+  const broadcaster = new Broadcaster({ manager, tickIntervalMs: 50 });
+  metrics.watchBroadcaster(broadcaster);
+  t.teardown(() => broadcaster.stop());
+  broadcaster.start();
+  await manager.start();
+  await waitFor(() => far.length === 1 && settled(manager, far[0]!), 10_000, 'far end ready');
+  // Whatever we announce, the far end rejects.
+  far[0]!.on('inv', (m) => {
+    for (const item of m.inventory) far[0]!.send({ command: 'reject', message: 'tx', code: 0x10, reason: 'bad-txns', hash: item.hash } as Message);
+  });
+  const tx = Buffer.from('01000000' + '01' + '11'.repeat(32) + '00000000' + '00' + 'ffffffff' + '01' + 'e803000000000000' + '0151' + '00000000', 'hex');
+  const result = broadcaster.broadcastTx(tx, { until: 'settled' });
+  // Read in the same tick (a scrape's collects run before its first await): the reject cannot have come yet.
+  let s = await scrape(metrics);
+  t.equal(value(s, 'bsvwire_broadcasts_active'), 1, 'one in flight');
+  t.equal((await result).status, 'rejected');
+  s = await scrape(metrics);
+  t.equal(value(s, 'bsvwire_broadcast_outcomes_total', { outcome: 'rejected' }), 1);
+  t.equal(value(s, 'bsvwire_broadcast_outcomes_total', { outcome: 'propagated' }), undefined, 'never propagated');
+  t.equal(value(s, 'bsvwire_broadcasts_active'), 0);
 });
 
 t.test('OpenMetrics on request, Prometheus text otherwise, over HTTP; one does not rename the other', async (t) => {
