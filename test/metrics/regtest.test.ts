@@ -266,7 +266,9 @@ t.test(
     await server?.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  server = await serveMetrics(metrics, { host: '127.0.0.1', port: 0 });
+  // Which format each scrape asked for: Prometheus negotiates OpenMetrics through its Accept header.
+  const formats: boolean[] = [];
+  server = await serveMetrics({ text: (openMetrics) => (formats.push(openMetrics), metrics.text(openMetrics)) }, { host: '127.0.0.1', port: 0 });
   await manager.start();
   const webPort = await freePort();
   writeFileSync(
@@ -284,6 +286,7 @@ t.test(
   t.equal(up[0]?.value[1], '1', 'the target is up');
   const versions = await query('bsvwire_peer_messages_sent_total{command="version"}');
   t.equal(versions[0]?.value[1], '1', 'one version sent, as Prometheus read it');
+  t.ok(formats.includes(true), `Prometheus asked for OpenMetrics (${formats.length} scrapes)`);
   },
 );
 
