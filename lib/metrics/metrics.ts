@@ -173,7 +173,7 @@ export class BsvWireMetrics {
     const closes = new Counter({ name: 'bsvwire_peer_closes_total', help: 'Connections closed, by reason code and direction', labelNames: ['reason', 'direction'], registers: reg });
     const handshakeFailures = new Counter({
       name: 'bsvwire_peer_handshake_failures_total',
-      help: 'Connections closed before the handshake completed, by reason code and direction',
+      help: 'Connections closed before they became ready (a failed handshake, or over-capacity at its end), by reason code and direction',
       labelNames: ['reason', 'direction'],
       registers: reg,
     });
