@@ -147,3 +147,5 @@ export {
 } from './chain/block-sync.js';
 export { BlockFollower, type BlockFollowerEvents, type BlockFollowerOptions, type DeliveredBlock, type DeliveredTx } from './chain/block-follower.js';
 export { CursorFile, type BlockCursor } from './chain/block-cursor.js';
+// Operators: Prometheus/OpenMetrics metrics of a Manager and the chain follower, and their scrape endpoint.
+export * from './metrics/index.js';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const LIB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../lib');
 
 /** Every lib layer above the codecs: what a lower layer must not reach up to. */
-const ABOVE_CODECS = ['peer', 'transport', 'connect', 'peerstore', 'discovery', 'manager', 'chain', 'cli'];
+const ABOVE_CODECS = ['peer', 'transport', 'connect', 'peerstore', 'discovery', 'manager', 'chain', 'metrics', 'cli'];
 /** Node modules that do I/O: codecs and state machines take bytes and time as inputs instead. */
 const IO_MODULES = ['node:net', 'node:dgram', 'node:dns', 'node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:tls', 'node:child_process', 'socks', 'dns-packet'];
 
@@ -26,24 +26,25 @@ const RULES: readonly LayerRule[] = [
   { layer: 'block', forbiddenLayers: ABOVE_CODECS, forbiddenPackages: IO_MODULES, why: 'the streaming block decoder is pure' },
   {
     layer: 'peer',
-    forbiddenLayers: ['transport', 'connect', 'peerstore', 'discovery', 'manager', 'chain', 'cli'],
+    forbiddenLayers: ['transport', 'connect', 'peerstore', 'discovery', 'manager', 'chain', 'metrics', 'cli'],
     forbiddenPackages: IO_MODULES,
     why: 'a PeerConnection is handed a Duplex and never dials',
   },
   {
     layer: 'transport',
-    forbiddenLayers: ['messages', 'framing', 'block', 'peer', 'connect', 'peerstore', 'discovery', 'manager', 'chain', 'cli'],
+    forbiddenLayers: ['messages', 'framing', 'block', 'peer', 'connect', 'peerstore', 'discovery', 'manager', 'chain', 'metrics', 'cli'],
     why: 'dialers return a Duplex and know nothing of the protocol',
   },
   {
     layer: 'peerstore',
-    forbiddenLayers: ['messages', 'framing', 'block', 'peer', 'transport', 'connect', 'discovery', 'manager', 'chain', 'cli'],
+    forbiddenLayers: ['messages', 'framing', 'block', 'peer', 'transport', 'connect', 'discovery', 'manager', 'chain', 'metrics', 'cli'],
     why: 'the address book is storage only',
   },
-  { layer: 'discovery', forbiddenLayers: ['framing', 'block', 'peer', 'connect', 'peerstore', 'manager', 'chain', 'cli'], why: 'seed lookup knows nothing of peers' },
-  { layer: 'connect', forbiddenLayers: ['peerstore', 'discovery', 'manager', 'chain', 'cli'], why: 'connect helpers join one peer to a dialer or listener' },
-  { layer: 'manager', forbiddenLayers: ['connect', 'chain', 'cli'], why: 'the chain follower is above the Manager, which knows nothing of it' },
-  { layer: 'chain', forbiddenLayers: ['cli'], why: 'the CLI is the top' },
+  { layer: 'discovery', forbiddenLayers: ['framing', 'block', 'peer', 'connect', 'peerstore', 'manager', 'chain', 'metrics', 'cli'], why: 'seed lookup knows nothing of peers' },
+  { layer: 'connect', forbiddenLayers: ['peerstore', 'discovery', 'manager', 'chain', 'metrics', 'cli'], why: 'connect helpers join one peer to a dialer or listener' },
+  { layer: 'manager', forbiddenLayers: ['connect', 'chain', 'metrics', 'cli'], why: 'the chain follower is above the Manager, which knows nothing of it' },
+  { layer: 'chain', forbiddenLayers: ['metrics', 'cli'], why: 'the CLI is the top; metrics read the follower, which knows nothing of them' },
+  { layer: 'metrics', forbiddenLayers: ['cli'], why: 'metrics sit beside the chain follower, reading the Manager and the follower; only the CLI and the app serve them' },
 ];
 
 function sourceFiles(dir: string): string[] {

@@ -167,6 +167,12 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
   get currentSyncPeer(): string | undefined {
     return this.syncPeer;
   }
+  /** The highest height a peer claimed (version) or showed (headers it sent); -1 without peers. For the headers lag metric. */
+  get bestPeerHeight(): number {
+    let best = -1;
+    for (const peer of this.peers.values()) best = Math.max(best, peer.claimedHeight);
+    return best;
+  }
   peerScore(id: string): number | undefined {
     return this.peers.get(id)?.score;
   }

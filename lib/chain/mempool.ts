@@ -48,6 +48,12 @@ export interface MempoolStats {
   readonly delivered: number;
   readonly reasked: number;
   readonly lost: number;
+  /** Txids announced for the first time (each then fetched once); monotonic, unlike `seen`. */
+  readonly announcedNew: number;
+  /** Announcements of a txid already seen, rejected or pending: none starts a second fetch of it. */
+  readonly duplicateAnnouncements: number;
+  /** Txids asked for by getdata (a re-ask counts again). */
+  readonly requested: number;
 }
 
 interface Pending {
@@ -104,6 +110,9 @@ export class MempoolCore {
   private delivered = 0;
   private reasked = 0;
   private lostCount = 0;
+  private announcedNew = 0;
+  private duplicateAnnouncements = 0;
+  private requested = 0;
 
   constructor(options: MempoolCoreOptions = {}) {
     this.fetchTimeoutMs = positive('fetchTimeoutMs', options.fetchTimeoutMs, 5000);
@@ -125,6 +134,9 @@ export class MempoolCore {
       delivered: this.delivered,
       reasked: this.reasked,
       lost: this.lostCount,
+      announcedNew: this.announcedNew,
+      duplicateAnnouncements: this.duplicateAnnouncements,
+      requested: this.requested,
     };
   }
 
@@ -140,9 +152,13 @@ export class MempoolCore {
     const state = this.peerState(peer);
     for (const txid of txids) {
       const key = txid.toString('hex');
-      if (this.seen.has(key) || this.rejected.has(key)) continue;
+      if (this.seen.has(key) || this.rejected.has(key)) {
+        this.duplicateAnnouncements++;
+        continue;
+      }
       const entry = this.pending.get(key);
       if (entry) {
+        this.duplicateAnnouncements++;
         if (entry.asked === peer || entry.fallbacks.includes(peer)) continue;
         entry.announcers++;
         if (entry.fallbacks.length < this.maxFallbacks) entry.fallbacks.push(peer);
@@ -154,6 +170,7 @@ export class MempoolCore {
         this.overflow++;
         continue;
       }
+      this.announcedNew++;
       const fresh: Pending = { txid: Buffer.from(txid), firstAnnouncer: peer, announcedAt: now, fallbacks: [peer], announcers: 1, attempts: 0, asked: undefined, deadline: 0 };
       this.pending.set(key, fresh);
       this.assign(key, fresh, now, asks);
@@ -305,6 +322,7 @@ export class MempoolCore {
     state.queue.delete(key);
     state.outstanding++;
     if (entry.attempts > 0) this.reasked++;
+    this.requested++;
     entry.attempts++;
     entry.asked = peer;
     entry.deadline = now + this.fetchTimeoutMs;

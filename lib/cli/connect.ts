@@ -9,6 +9,8 @@ import { createManager, sessionOptionsFrom, watchForNoPeers, type SessionOptions
 import { HeaderStore, HeaderStoreLockedError } from '../chain/header-store.js';
 import { HeaderFollower } from '../chain/header-follower.js';
 import { mkdir } from 'node:fs/promises';
+import { createManagerMetrics, type MetricsServer } from '../metrics/index.js';
+import { METRICS_OPTIONS, METRICS_USAGE, metricsAddressFrom, startMetricsEndpoint } from './metrics-endpoint.js';
 
 export const CONNECT_USAGE = `usage: bsv-wire connect [options]
   --network mainnet|testnet|stn|regtest   (default mainnet)
@@ -23,7 +25,7 @@ export const CONNECT_USAGE = `usage: bsv-wire connect [options]
   --port N                the network's P2P port (for seed answers and bare --peer hosts)
   --json                  one JSON event per line
   --duration SECONDS      stop after this long
-`;
+${METRICS_USAGE}`;
 
 const OPTIONS = {
   ...NETWORK_OPTIONS,
@@ -32,6 +34,7 @@ const OPTIONS = {
   inbound: { type: 'string' },
   listen: { type: 'string' },
   duration: { type: 'string' },
+  ...METRICS_OPTIONS,
 } as const;
 
 const REFRESH_MS = 1000;
@@ -138,6 +141,7 @@ export async function runConnect(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(args, OPTIONS);
   const session: SessionOptions = sessionOptionsFrom(networkFrom(values), values, { outbound: 8 });
   const durationMs = parseDurationMs(values.duration);
+  const metricsAddress = metricsAddressFrom(values.metrics);
   const manager = createManager(session);
   const startedAt = Date.now();
   const stop = new StopSignal(durationMs);
@@ -155,6 +159,7 @@ export async function runConnect(args: string[]): Promise<number> {
     store = await HeaderStore.open(session.dataDir, session.network, { readOnly: true });
     follower = new HeaderFollower({ manager, tree: store.tree });
   }
+  const metrics = metricsAddress ? createManagerMetrics(manager).watchHeaderFollower(follower) : undefined;
   const tracker = new ConnectTracker(manager, (e) => reporter.event(e), { tree: store.tree, follower });
   const live = !values.json && process.stdout.isTTY === true;
   const reporter: Reporter = values.json ? jsonReporter() : live ? liveReporter(manager, tracker, startedAt) : plainReporter();
@@ -180,7 +185,9 @@ export async function runConnect(args: string[]): Promise<number> {
 
   reporter.event({ event: 'start', network: session.network.name, dataDir: session.dataDir, peers: session.peers, outbound: session.outbound, inbound: session.inbound });
   let cause: StopCause;
+  let metricsServer: MetricsServer | undefined;
   try {
+    if (metricsAddress && metrics) metricsServer = await startMetricsEndpoint(metricsAddress, metrics);
     follower.start();
     await manager.start();
     const listening = manager.listenAddress;
@@ -202,6 +209,8 @@ export async function runConnect(args: string[]): Promise<number> {
   follower.stop();
   await manager.stop();
   await store.close();
+  metrics?.close();
+  await metricsServer?.close();
   const stopped: ConnectEvent = { event: 'stop', cause, uptimeMs: Date.now() - startedAt, ...tracker.totals(), blocks: tracker.blocksAnnounced, txs: tracker.txsAnnounced };
   if (live) process.stdout.write(`${describeEvent(stopped)}\n`);
   else {

@@ -26,6 +26,7 @@ commands:
 common options:
   --network mainnet|testnet|stn|regtest   (default mainnet)
   --peer HOST:PORT, --proxy socks5://host:port, --datadir DIR, --dns-server HOST:PORT, --json
+  --metrics HOST:PORT   (connect, sync, follow) serve Prometheus/OpenMetrics text at http://HOST:PORT/metrics
 `;
 
 type Command = (args: string[]) => Promise<number>;

@@ -15,6 +15,8 @@ import { CliError, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, formatDuration, ne
 import { createManager, sessionOptionsFrom, watchForNoPeers, type SessionOptions } from './session.js';
 import { peerLabel } from './connect-events.js';
 import { reorgEvent } from './headers.js';
+import { createManagerMetrics, type BsvWireMetrics, type MetricsServer } from '../metrics/index.js';
+import { METRICS_OPTIONS, METRICS_USAGE, metricsAddressFrom, startMetricsEndpoint } from './metrics-endpoint.js';
 
 export const SYNC_USAGE = `usage: bsv-wire sync --from HEIGHT|--resume [--to HEIGHT] [--json] [options]
   Downloads the blocks of the best chain, in order, each once, from all peers. The data directory holds
@@ -25,7 +27,7 @@ export const SYNC_USAGE = `usage: bsv-wire sync --from HEIGHT|--resume [--to HEI
   --json             one line per block: {"event":"block","height","hash","size","txCount"}
   --timeout SECONDS  give up after this long
   plus --network, --peer, --proxy, --outbound, --datadir, --dns-server, --seed, --port
-  On a terminal it draws a progress bar (blocks/s, MB/s, peers, ETA); piped, a progress line every 5 s.
+${METRICS_USAGE}  On a terminal it draws a progress bar (blocks/s, MB/s, peers, ETA); piped, a progress line every 5 s.
 `;
 
 export const FOLLOW_USAGE = `usage: bsv-wire follow [--json] [--duration SECONDS] [options]
@@ -35,7 +37,7 @@ export const FOLLOW_USAGE = `usage: bsv-wire follow [--json] [--duration SECONDS
   of DATADIR/blocks (shared with sync); without one, from the next block after the header tip.
   --duration SECONDS stop after this long (default: until Ctrl-C)
   plus --network, --peer, --proxy, --outbound, --datadir, --dns-server, --seed, --port
-`;
+${METRICS_USAGE}`;
 
 const SYNC_OPTIONS = {
   ...NETWORK_OPTIONS,
@@ -45,6 +47,7 @@ const SYNC_OPTIONS = {
   resume: { type: 'boolean', default: false },
   to: { type: 'string' },
   timeout: { type: 'string' },
+  ...METRICS_OPTIONS,
 } as const;
 
 const FOLLOW_OPTIONS = {
@@ -52,6 +55,7 @@ const FOLLOW_OPTIONS = {
   ...PEER_OPTIONS,
   outbound: { type: 'string' },
   duration: { type: 'string' },
+  ...METRICS_OPTIONS,
 } as const;
 
 const TTY_REDRAW_MS = 200;
@@ -104,6 +108,7 @@ export async function runSync(args: string[]): Promise<number> {
   const json = values.json === true;
   const tty = !json && process.stdout.isTTY === true;
   const session = sessionOptionsFrom(networkFrom(values), values, { outbound: 4 });
+  const metricsAddress = metricsAddressFrom(values.metrics);
   const blocksDir = join(session.dataDir, 'blocks');
   const cursorFile = join(blocksDir, 'cursor.json');
   if (resume && !existsSync(cursorFile)) throw new CliError(`no saved cursor in ${blocksDir}: start with --from HEIGHT`, 2);
@@ -112,6 +117,8 @@ export async function runSync(args: string[]): Promise<number> {
   const store = await openStore(session);
   const manager = createManager(session);
   const headers = new HeaderFollower({ manager, store });
+  const metrics = metricsAddress ? createManagerMetrics(manager).watchHeaderFollower(headers) : undefined;
+  let metricsServer: MetricsServer | undefined;
   const stop = new StopSignal(timeoutMs);
   let fatal: unknown;
   const fail = (err: unknown): void => {
@@ -183,6 +190,8 @@ export async function runSync(args: string[]): Promise<number> {
     const start = follower.cursor.height + 1;
     if (to !== undefined && start > to) throw new CliError(`the cursor is at ${follower.cursor.height}, past --to ${to}`, 2);
     if (!json) say(`${resume ? 'resuming' : 'syncing'} blocks from height ${start}${to !== undefined ? ` to ${to}` : ''} (cursor in ${blocksDir})`);
+    metrics?.watchBlockFollower(follower);
+    if (metricsAddress && metrics) metricsServer = await startMetricsEndpoint(metricsAddress, metrics);
     headers.start();
     follower.start();
     await manager.start();
@@ -205,7 +214,13 @@ export async function runSync(args: string[]): Promise<number> {
     if (barShown) process.stdout.write('\n');
     await manager.stop();
     await store.close();
+    await closeMetrics(metrics, metricsServer);
   }
+}
+
+async function closeMetrics(metrics: BsvWireMetrics | undefined, server: MetricsServer | undefined): Promise<void> {
+  metrics?.close();
+  await server?.close();
 }
 
 class PastTarget extends Error {
@@ -218,6 +233,7 @@ export async function runFollow(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(args, FOLLOW_OPTIONS);
   const durationMs = parseDurationMs(values.duration);
   const session = sessionOptionsFrom(networkFrom(values), values, { outbound: 4 });
+  const metricsAddress = metricsAddressFrom(values.metrics);
   const blocksDir = join(session.dataDir, 'blocks');
   const hasCursor = existsSync(join(blocksDir, 'cursor.json'));
   // Lines are JSON either way: follow is a stream for a program (--json is accepted for symmetry with sync).
@@ -225,6 +241,8 @@ export async function runFollow(args: string[]): Promise<number> {
   const manager = createManager(session);
   const headers = new HeaderFollower({ manager, store });
   const mempool = new MempoolWatcher({ manager });
+  const metrics = metricsAddress ? createManagerMetrics(manager).watchHeaderFollower(headers).watchMempoolWatcher(mempool) : undefined;
+  let metricsServer: MetricsServer | undefined;
   const stop = new StopSignal(durationMs);
   let fatal: unknown;
   const fail = (err: unknown): void => {
@@ -236,6 +254,7 @@ export async function runFollow(args: string[]): Promise<number> {
   try {
     headers.on('reorg', (r) => void emitJson(reorgEvent(r)));
     mempool.on('tx', (e) => void emitJson({ event: 'tx', txid: toDisplayHex(e.txid), size: e.raw?.length, firstAnnouncer: e.firstAnnouncer, announcers: e.announcers }));
+    if (metricsAddress && metrics) metricsServer = await startMetricsEndpoint(metricsAddress, metrics);
     headers.start();
     mempool.start();
     await manager.start();
@@ -254,6 +273,7 @@ export async function runFollow(args: string[]): Promise<number> {
       onBlockDisconnected: (d) => emitJson({ event: 'blockDisconnected', height: d.height, hash: toDisplayHex(d.hash) }),
     });
     follower.on('error', fail);
+    metrics?.watchBlockFollower(follower);
     void emitJson({ event: 'following', cursor: follower.cursor.height, headerTip: store.tree.best.height });
     follower.start();
     await stop.wait();
@@ -267,6 +287,7 @@ export async function runFollow(args: string[]): Promise<number> {
     headers.stop();
     await manager.stop();
     await store.close();
+    await closeMetrics(metrics, metricsServer);
   }
 }
 
