@@ -186,6 +186,8 @@ export class BsvWireMetrics {
     const blocks = new Counter({ name: 'bsvwire_blocks_received_total', help: 'Block messages streamed in, by verdict (valid, bad-checksum, bad-merkle-root, merkle-root-unchecked)', labelNames: ['verdict'], registers: reg });
     const blockBytes = new Counter({ name: 'bsvwire_block_bytes_received_total', help: 'Bytes of block messages streamed in (the block stream rate is its rate())', registers: reg });
 
+    // Peers already past their handshake when watching starts: their close is not a handshake failure.
+    for (const peer of manager.peers) if (peer.state === 'ready') this.readyPeers.add(peer);
     this.listen(manager, 'ready', (_version: unknown, peer: ManagedPeer) => {
       this.readyPeers.add(peer);
       handshakes.inc({ direction: peer.direction });

@@ -287,3 +287,16 @@ t.test('OpenMetrics on request, Prometheus text otherwise, over HTTP; one does n
   t.equal(wantsOpenMetrics('application/openmetrics-text;q=0'), false);
   t.equal(wantsOpenMetrics('Application/OpenMetrics-Text'), true);
 });
+
+t.test('metrics attached after a peer is ready: its close is not a handshake failure', async (t) => {
+  const { manager, far } = rig(t);
+  await manager.start();
+  await waitFor(() => far.length === 1 && settled(manager, far[0]!), 10_000, 'handshake settled');
+  const late = createManagerMetrics(manager);
+  t.teardown(() => late.close());
+  await far[0]!.close('local', 'test hangs up');
+  await waitFor(() => manager.peers.length === 0, 5_000, 'peer gone');
+  const after = await scrape(late);
+  t.equal(value(after, 'bsvwire_peer_closes_total', { reason: 'remote-closed', direction: 'outbound' }), 1, 'the close is counted');
+  t.equal(family(after, 'bsvwire_peer_handshake_failures_total')?.metrics.length ?? 0, 0, 'not a handshake failure');
+});
