@@ -202,7 +202,12 @@ export class Manager extends EventEmitter<ManagerEvents> {
   /** Ban an IP or subnet, persist it, and close connected peers inside it. */
   ban(target: string, options: { readonly reason?: string; readonly durationMs?: number } = {}): BanEntry {
     const entry = this.store.ban(target, options);
-    for (const peer of this.peers) if (this.store.isBanned(peer.remoteAddress)) void peer.close('banned', entry.reason);
+    for (const peer of this.peers) {
+      if (!this.store.isBanned(peer.remoteAddress)) continue;
+      // Told like a ban the peer earned on the wire (the chain followers ban through here).
+      this.safeEmit('peer:ban', peer, entry);
+      void peer.close('banned', entry.reason);
+    }
     return entry;
   }
 

@@ -300,3 +300,14 @@ t.test('metrics attached after a peer is ready: its close is not a handshake fai
   t.equal(value(after, 'bsvwire_peer_closes_total', { reason: 'remote-closed', direction: 'outbound' }), 1, 'the close is counted');
   t.equal(family(after, 'bsvwire_peer_handshake_failures_total')?.metrics.length ?? 0, 0, 'not a handshake failure');
 });
+
+t.test('a ban through manager.ban() (as the chain followers ban) is counted as a ban of that peer', async (t) => {
+  const { manager, metrics, far } = rig(t);
+  await manager.start();
+  await waitFor(() => far.length === 1 && settled(manager, far[0]!), 10_000, 'handshake settled');
+  manager.ban(manager.peers[0]!.remoteAddress, { reason: 'test' });
+  await waitFor(() => manager.peers.length === 0, 5_000, 'peer gone');
+  const after = await scrape(metrics);
+  t.equal(value(after, 'bsvwire_peer_bans_total', { direction: 'outbound' }), 1, 'one ban');
+  t.equal(value(after, 'bsvwire_peer_closes_total', { reason: 'banned', direction: 'outbound' }), 1, 'closed as banned');
+});
