@@ -9,6 +9,8 @@ import { isHeadersReply } from '../peer/headers-reply.js';
 import type { ChainView, HeaderEntry, Reorg } from './types.js';
 
 /** The node's MAX_HEADERS_RESULTS: a reply this long means "there is more, ask again". */
+/** How the drop of a peer that missed the getheaders deadline begins (metrics count header stalls by it). */
+export const HEADERS_STALL_REASON = 'no headers reply';
 export const MAX_HEADERS_RESULTS = 2000;
 /** The node's MAX_BLOCKS_TO_ANNOUNCE: shorter unconnecting messages are announcements, answered with getheaders. */
 export const MAX_BLOCKS_TO_ANNOUNCE = 8;
@@ -254,7 +256,7 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
           peer.request = undefined;
           this.afterReply(peer, request, 0, now);
         } else {
-          this.drop(peer, `no headers reply within ${this.responseTimeoutMs} ms`, false);
+          this.drop(peer, `${HEADERS_STALL_REASON} within ${this.responseTimeoutMs} ms`, false);
         }
       }
     }

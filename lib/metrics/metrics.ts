@@ -9,6 +9,7 @@ import type { PeerStatsSnapshot, CommandCounters } from '../peer/stats.js';
 import type { BlockEnd } from '../peer/block-receiver.js';
 import { blockVerdict } from '../peer/block-receiver.js';
 import type { HeaderFollower } from '../chain/header-follower.js';
+import { HEADERS_STALL_REASON } from '../chain/header-sync.js';
 import type { BlockFollower } from '../chain/block-follower.js';
 import type { MempoolWatcher } from '../chain/mempool-watcher.js';
 import type { Broadcaster } from '../chain/broadcaster.js';
@@ -245,8 +246,7 @@ export class BsvWireMetrics {
     });
     this.listen(follower, 'drop', (d: { reason: string; ban: boolean }) => {
       drops.inc({ ban: String(d.ban) });
-      // HeaderSync's deadline: "no headers reply within N ms".
-      if (d.reason.startsWith('no headers reply')) stalls.inc();
+      if (d.reason.startsWith(HEADERS_STALL_REASON)) stalls.inc();
     });
     return this;
   }
