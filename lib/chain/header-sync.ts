@@ -8,9 +8,9 @@ import { sha256d } from '../hash.js';
 import { isHeadersReply } from '../peer/headers-reply.js';
 import type { ChainView, HeaderEntry, Reorg } from './types.js';
 
-/** The node's MAX_HEADERS_RESULTS: a reply this long means "there is more, ask again". */
 /** How the drop of a peer that missed the getheaders deadline begins (metrics count header stalls by it). */
 export const HEADERS_STALL_REASON = 'no headers reply';
+/** The node's MAX_HEADERS_RESULTS: a reply this long means "there is more, ask again". */
 export const MAX_HEADERS_RESULTS = 2000;
 /** The node's MAX_BLOCKS_TO_ANNOUNCE: shorter unconnecting messages are announcements, answered with getheaders. */
 export const MAX_BLOCKS_TO_ANNOUNCE = 8;
