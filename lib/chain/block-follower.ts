@@ -256,7 +256,10 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     on('notfound', (msg: MessageOf<'notfound'>, peer: ManagedPeer) => {
       for (const item of msg.inventory) if (item.type === 2) this.run(() => this.sync.notFound(peer.id, item.hash, this.clock.now()));
     });
-    on('headers', (msg: MessageOf<'headers'>, peer: ManagedPeer) => this.onAnnounce(peer, msg.headers.length > 0 ? [this.lastHash(msg)] : []));
+    on('headers', (msg: MessageOf<'headers'>, peer: ManagedPeer) => {
+      if (msg.headers.length > 0) this.onAnnounce(peer, [this.lastHash(msg)]);
+      else this.run(() => this.sync.peerNothingNewer(peer.id, this.clock.now()));
+    });
     on('inv', (msg: MessageOf<'inv'>, peer: ManagedPeer) => this.onAnnounce(peer, msg.inventory.filter((i) => i.type === 2).map((i) => i.hash)));
     const chainChanged = (): void => {
       this.run(() => this.sync.chainChanged(this.clock.now()));
@@ -286,10 +289,9 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     return blockHash(msg.headers[msg.headers.length - 1]!);
   }
 
+  /** The peer showed these headers (a `headers` message's last, an `inv`'s blocks): the core asks it only for their branch. */
   private onAnnounce(peer: ManagedPeer, hashes: Buffer[]): void {
-    let top = -1;
-    for (const h of hashes) top = Math.max(top, this.o.tree.get(h)?.height ?? -1);
-    if (top >= 0) this.run(() => this.sync.peerHeight(peer.id, top, this.clock.now()));
+    for (const h of hashes) this.run(() => this.sync.peerHas(peer.id, h, this.clock.now()));
   }
 
   private onReady(peer: ManagedPeer): void {

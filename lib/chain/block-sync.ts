@@ -42,6 +42,9 @@ const BAN_SCORE = 100;
 export interface BlockChain {
   readonly best: HeaderEntry;
   atHeight(height: number): HeaderEntry | undefined;
+  get(hash: Buffer): HeaderEntry | undefined;
+  /** Height of the last header the branch ending at `hash` shares with the best chain (its own when on it); undefined if unknown. */
+  commonHeight(hash: Buffer): number | undefined;
 }
 
 export interface BlockSyncOptions {
@@ -63,7 +66,7 @@ export interface BlockSyncOptions {
 
 export interface BlockPeerInfo {
   readonly services?: bigint;
-  /** The height it claimed in version. */
+  /** The height it claimed in version: says nothing of the branch, so it stands in only until a header of the peer is known. */
   readonly height: number;
 }
 
@@ -87,7 +90,17 @@ interface Request {
 interface PeerState {
   readonly id: string;
   readonly info: BlockPeerInfo;
-  height: number;
+  /** The height it claimed (version, peerHeight); used only while bestKnown is undefined. */
+  claimed: number;
+  /** The most-work header it is known to have (headers or inv it sent, a block it delivered): Core's pindexBestKnownBlock. */
+  bestKnown: HeaderEntry | undefined;
+  /** A block it announced whose header we lack yet (Core's hashLastUnknownBlock): taken up once the header arrives. */
+  unknownBest: Buffer | undefined;
+  /** Last height of our best chain that bestKnown's branch holds, and the chain (best tip hex) it was worked out for. */
+  common: number;
+  commonFor: string;
+  /** It answered notfound for our best chain's block at this height: it lacks that branch from there (until it shows a new header). */
+  missingFrom: number;
   /** Requests in the order sent: a peer serves getdata in order, so the first is the one arriving. */
   readonly queue: Request[];
   /** When the front request started to be served (its request, or the completion of the one before). */
@@ -174,8 +187,8 @@ export class BlockSync {
     // Only full nodes serve old blocks.
     if (info.services !== undefined && (info.services & NODE_NETWORK) === 0n) return [];
     this.peers.set(peer, {
-      id: peer, info, height: info.height, queue: [], frontSince: now, samples: [{ t: now, bytes: 0 }],
-      bytes: 0, rate: 0, score: 0, stallReported: undefined,
+      id: peer, info, claimed: info.height, bestKnown: undefined, unknownBest: undefined, common: -1, commonFor: '', missingFrom: Infinity,
+      queue: [], frontSince: now, samples: [{ t: now, bytes: 0 }], bytes: 0, rate: 0, score: 0, stallReported: undefined,
     });
     return this.schedule(now);
   }
@@ -187,11 +200,36 @@ export class BlockSync {
     return out;
   }
 
-  /** The peer showed it has the block at this height (headers or inv it sent). */
+  /**
+   * The peer claims blocks up to this height without showing which branch: like its version start height, this
+   * stands in only while none of its headers is known. Prefer peerHas.
+   */
   peerHeight(peer: string, height: number, now: number): BlockSyncOutput[] {
     const p = this.peers.get(peer);
-    if (!p || height <= p.height) return [];
-    p.height = height;
+    if (!p || height <= p.claimed) return [];
+    p.claimed = height;
+    return p.bestKnown ? [] : this.schedule(now);
+  }
+
+  /**
+   * The peer showed it has this block or header (the last header of a `headers` message, a block hash in an
+   * `inv`): it holds that header's whole branch. Blocks of our best chain are asked only of peers whose best
+   * known header is that block or a descendant of it, as Bitcoin Core does with pindexBestKnownBlock.
+   */
+  peerHas(peer: string, hash: Buffer, now: number): BlockSyncOutput[] {
+    const p = this.peers.get(peer);
+    if (!p || !this.learn(p, hash)) return [];
+    return this.schedule(now);
+  }
+
+  /**
+   * The peer answered our getheaders (whose locator starts at our tip) with no headers: its tip is a block of our
+   * best chain, so it holds our chain up to its claimed height. (A peer on another branch sends that branch.)
+   */
+  peerNothingNewer(peer: string, now: number): BlockSyncOutput[] {
+    const p = this.peers.get(peer);
+    const e = p && this.chain.atHeight(Math.min(p.claimed, this.chain.best.height));
+    if (!p || !e || !this.learn(p, e.hash)) return [];
     return this.schedule(now);
   }
 
@@ -222,7 +260,11 @@ export class BlockSync {
     return out;
   }
 
-  /** The peer has no such block (notfound): ask another, without blame. */
+  /**
+   * The peer has no such block (notfound): ask another at once, without blame. A peer lacking our best chain's
+   * block at a height lacks every block of that branch above it too, so it is not asked for those either
+   * until it shows a new best header.
+   */
   notFound(peer: string, hash: Buffer, now: number): BlockSyncOutput[] {
     const p = this.peers.get(peer);
     const key = hex(hash);
@@ -232,6 +274,10 @@ export class BlockSync {
     if (b) {
       b.excluded.add(peer);
       remove(b.sources, peer);
+      if (b.sources.length === 0 && b.done === undefined) b.firstRequestedAt = Infinity;
+      b.lostReason = 'notfound';
+      b.lostFrom = peer;
+      p.missingFrom = Math.min(p.missingFrom, b.height);
     }
     return this.schedule(now);
   }
@@ -264,6 +310,9 @@ export class BlockSync {
       out.push(...this.schedule(now));
       return { keep: false, outputs: out };
     }
+    // A peer that delivered a block has its branch (raising a best known header; for a peer known only by its
+    // claim, one block says less than the claim).
+    if (p?.bestKnown) this.learn(p, hash);
     let keep = false;
     if (b && b.done === undefined) {
       b.done = verdict.bytes;
@@ -409,21 +458,60 @@ export class BlockSync {
     return (p.queue.length + 1) * this.estimate <= allowance;
   }
 
+  /** The peer's best known header: the most work of what it showed (Core takes >=, so a later equal-work sibling wins). */
+  private learn(p: PeerState, hash: Buffer): boolean {
+    const e = this.chain.get(hash);
+    if (!e) {
+      p.unknownBest = hash;
+      return false;
+    }
+    if (p.unknownBest?.equals(hash)) p.unknownBest = undefined;
+    if (p.bestKnown && (p.bestKnown.hash.equals(e.hash) || e.chainWork < p.bestKnown.chainWork)) return false;
+    p.bestKnown = e;
+    p.commonFor = '';
+    p.missingFrom = Infinity;
+    return true;
+  }
+
+  /**
+   * How surely the peer has our best chain's block at this height: 2 its best known header is that block or a
+   * descendant; 1 it showed no header yet and claimed (version) at least this height, no higher than our tip
+   * (a higher claim is of headers we lack, maybe another branch: wait for them); 0 it does not have it.
+   * A claim says nothing of the branch, so pickPeer uses 1 only where no peer's known branch holds the block.
+   */
+  private holds(p: PeerState, height: number, bestHex: string): 0 | 1 | 2 {
+    if (height >= p.missingFrom) return 0;
+    if (p.bestKnown) {
+      if (p.commonFor !== bestHex) {
+        p.common = this.chain.commonHeight(p.bestKnown.hash) ?? -1;
+        p.commonFor = bestHex;
+      }
+      return height <= p.common ? 2 : 0;
+    }
+    return height <= p.claimed && p.claimed <= this.chain.best.height ? 1 : 0;
+  }
+
   private pickPeer(b: BlockState, requireCapacity = true): PeerState | undefined {
     let best: PeerState | undefined;
-    let bestHas = false;
+    let bestHolds = 0;
+    let knownHolder = false;
+    const bestHex = hex(this.chain.best.hash);
     for (const p of this.peers.values()) {
-      if (b.excluded.has(p.id) || b.sources.includes(p.id)) continue;
+      if (b.excluded.has(p.id)) continue;
+      // Only a peer that has the block is asked: one without it would let the request wait out the stall rule.
+      const holds = this.holds(p, b.height, bestHex);
+      if (holds === 2) knownHolder = true;
+      if (holds === 0 || b.sources.includes(p.id)) continue;
       if (requireCapacity && !this.capacity(p)) continue;
       if (!requireCapacity && p.queue.length >= this.o.maxBlocksPerPeer) continue;
-      const has = p.height >= b.height;
-      // Prefer peers that claim the block, then the least loaded, then the faster.
-      if (!best || (has && !bestHas) || (has === bestHas && (p.queue.length < best.queue.length || (p.queue.length === best.queue.length && p.rate > best.rate)))) {
+      // Prefer peers whose branch is known, then the least loaded, then the faster.
+      if (!best || holds > bestHolds || (holds === bestHolds && (p.queue.length < best.queue.length || (p.queue.length === best.queue.length && p.rate > best.rate)))) {
         best = p;
-        bestHas = has;
+        bestHolds = holds;
       }
     }
-    return best;
+    // A peer known only by its claim may be on a fork whose headers are still on the way: it is the last resort.
+    return bestHolds === 1 && knownHolder ? undefined : best;
   }
 
   private assign(b: BlockState, p: PeerState, now: number, out: BlockSyncOutput[]): void {
@@ -440,6 +528,7 @@ export class BlockSync {
   private schedule(now: number): BlockSyncOutput[] {
     const out: BlockSyncOutput[] = [];
     if (this.peers.size === 0) return out;
+    for (const p of this.peers.values()) if (p.unknownBest) this.learn(p, p.unknownBest);
     const top = Math.min(this.chain.best.height, this.cursor + this.o.windowBlocks, this.o.stopHeight);
     let used = this.spoolUsed;
     for (let h = this.cursor + 1; h <= top; h++) {

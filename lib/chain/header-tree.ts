@@ -177,6 +177,17 @@ export class HeaderTree {
     return this.entry(this.bestAt[height]);
   }
 
+  /**
+   * The height of the last header that the branch ending at `hash` shares with the best chain (its own height when
+   * it is on it); undefined for an unknown hash. Walks only the branch's own headers above the junction.
+   */
+  commonHeight(hash: Buffer): number | undefined {
+    let index = this.indexOf(hash);
+    if (index < 0) return undefined;
+    while (!this.onBest(index)) index = this.parentOf(index);
+    return this.heights[index];
+  }
+
   /** Is this header on the best chain? */
   isBest(entry: HeaderEntry): boolean {
     const index = this.resolve(entry);

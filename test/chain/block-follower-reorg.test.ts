@@ -43,6 +43,11 @@ class TestChain {
   get(hash: Buffer): HeaderEntry | undefined {
     return this.all.get(hash.toString('hex'));
   }
+  commonHeight(hash: Buffer): number | undefined {
+    let e = this.get(hash);
+    while (e && !this.line[e.height]?.hash.equals(e.hash)) e = this.get(e.prevHash);
+    return e?.height;
+  }
   setBest(line: HeaderEntry[]): void {
     for (const e of line) this.all.set(e.hash.toString('hex'), e);
     this.line = line;
@@ -137,6 +142,7 @@ t.test('a single peer reorgs; the new branch arrives tip first, two blocks in on
   // The old branch, delivered and acknowledged.
   chain.setBest([...shared.map((b) => b.entry), a3.entry, a4.entry]);
   headers.emit('tip');
+  manager.emit('headers', { command: 'headers', headers: [a4.header] }, peer); // the peer's announcement brought them
   await waitFor('getdata for a3 and a4', () => asked.length === 2);
   await tick();
   answer(a3.entry.hash);
@@ -148,6 +154,7 @@ t.test('a single peer reorgs; the new branch arrives tip first, two blocks in on
   // then b4 and b3 in one burst.
   chain.setBest([...shared.map((b) => b.entry), b3.entry, b4.entry, b5.entry]);
   headers.emit('reorg');
+  manager.emit('headers', { command: 'headers', headers: [b3.header, b4.header, b5.header] }, peer);
   await waitFor('both disconnects', () => follower.cursor.height === 2);
   await waitFor('getdata for b3, b4 and b5', () => asked.length === 3);
   await tick();

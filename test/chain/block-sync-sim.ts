@@ -18,15 +18,33 @@ export type SimBlockBehaviour =
   /** Hangs up after this many bytes of its first block. */
   | { readonly kind: 'disconnect-mid-block'; readonly bytesPerSecond: number; readonly afterBytes: number };
 
+/** The best chain in `entries`; every header ever made (forks included) stays known, as in a HeaderTree. */
 export class SimChain {
   readonly entries: HeaderEntry[] = [];
+  private readonly all = new Map<string, HeaderEntry>();
   constructor(length: number, seed = 'a') {
     for (let h = 0; h <= length; h++) this.push(seed);
   }
   push(seed: string): void {
     const h = this.entries.length;
     const hash = createHash('sha256').update(`${seed}:${h}`).digest();
-    this.entries.push({ hash, prevHash: this.entries[h - 1]?.hash ?? Buffer.alloc(32), height: h, version: 4, time: h, bits: 0, chainWork: BigInt(h) });
+    const entry = { hash, prevHash: this.entries[h - 1]?.hash ?? Buffer.alloc(32), height: h, version: 4, time: h, bits: 0, chainWork: BigInt(h) };
+    this.entries.push(entry);
+    this.all.set(hash.toString('hex'), entry);
+  }
+  get(hash: Buffer): HeaderEntry | undefined {
+    return this.all.get(hash.toString('hex'));
+  }
+  commonHeight(hash: Buffer): number | undefined {
+    let e = this.get(hash);
+    while (e && !this.entries[e.height]?.hash.equals(e.hash)) e = this.get(e.prevHash);
+    return e?.height;
+  }
+  /** The branch ending at `hash`, genesis first (hex hashes). */
+  branch(hash: Buffer): Set<string> {
+    const out = new Set<string>();
+    for (let e = this.get(hash); e; e = this.get(e.prevHash)) out.add(e.hash.toString('hex'));
+    return out;
   }
   /** Replace everything above `height` with a branch of `length` blocks made from `seed`. */
   fork(height: number, length: number, seed: string): void {
@@ -44,6 +62,10 @@ export class SimChain {
 interface SimPeer {
   readonly id: string;
   readonly behaviour: SimBlockBehaviour;
+  /** Hex hashes of the blocks it has (undefined: every block); asked for another, it does as `missing` says. */
+  holds: Set<string> | undefined;
+  /** 'notfound' as bcash does, or 'ignore' (skip the item silently, as the BSV node does for blocks). */
+  readonly missing: 'notfound' | 'ignore';
   readonly queue: Buffer[];
   bytes: number;
   /** Bytes of the front block sent so far. */
@@ -67,6 +89,8 @@ export class BlockSim {
   /** Time each hash was first asked of each peer (hex:peer -> t). */
   readonly asked = new Map<string, number>();
   readonly heightOf = new Map<string, number>();
+  /** Blocks peers answered notfound for. */
+  readonly notFounds: { readonly t: number; readonly peer: string; readonly hash: Buffer; readonly logIndex: number }[] = [];
 
   constructor(
     readonly chain: SimChain,
@@ -78,14 +102,26 @@ export class BlockSim {
     this.sync = new BlockSync({ ...options, chain });
   }
 
-  addPeer(id: string, behaviour: SimBlockBehaviour, height = this.chain.best.height): void {
-    this.peers.set(id, { id, behaviour, queue: [], bytes: 0, sent: 0, started: false, closed: false });
+  /**
+   * A peer claiming `height` in version that then shows its header at that height, as its headers would (unless
+   * `announce` is false). With `holds`, it has only the branch ending at that hash.
+   */
+  addPeer(id: string, behaviour: SimBlockBehaviour, height = this.chain.best.height, options: { announce?: boolean; holds?: Buffer; missing?: 'notfound' | 'ignore' } = {}): void {
+    const holds = options.holds ? this.chain.branch(options.holds) : undefined;
+    this.peers.set(id, { id, behaviour, holds, missing: options.missing ?? 'notfound', queue: [], bytes: 0, sent: 0, started: false, closed: false });
     this.apply(this.sync.peerReady(id, { height, services: 1n }, this.now));
+    if (options.announce !== false) this.announce(id, options.holds ?? this.chain.atHeight(height)!.hash);
+  }
+
+  /** The peer shows this header (headers or inv); with `holds`, it now has that branch too. */
+  announce(id: string, hash: Buffer): void {
+    const p = this.peers.get(id);
+    if (p?.holds) for (const h of this.chain.branch(hash)) p.holds.add(h);
+    this.apply(this.sync.peerHas(id, hash, this.now));
   }
 
   private heightFor(hash: Buffer): number {
-    for (const e of this.chain.entries) if (e.hash.equals(hash)) return e.height;
-    return -1;
+    return this.chain.get(hash)?.height ?? -1;
   }
 
   apply(outputs: BlockSyncOutput[]): void {
@@ -144,6 +180,14 @@ export class BlockSim {
     let budget = (b.bytesPerSecond * stepMs) / 1000;
     while (budget > 0 && p.queue.length > 0 && !p.closed) {
       const asked = p.queue[0]!;
+      if (p.holds && !p.holds.has(asked.toString('hex')) && !p.started) {
+        p.queue.shift();
+        if (p.missing === 'notfound') {
+          this.notFounds.push({ t: this.now, peer: p.id, hash: asked, logIndex: this.log.length });
+          this.apply(this.sync.notFound(p.id, asked, this.now));
+        }
+        continue;
+      }
       const height = this.heightFor(asked);
       const size = this.sizeOf(Math.max(0, height));
       if (!p.started) {

@@ -115,8 +115,11 @@ t.test('slow block: fetched in parallel from a second peer after 30 s; the first
   const sim = new BlockSim(chain, (h) => (h === 1 ? 8_000_000 : 1_000), { cursorHeight: 0 });
   sim.addPeer('steady', { kind: 'honest', bytesPerSecond: 150_000 });
   sim.addPeer('fast', { kind: 'honest', bytesPerSecond: 2_000_000 }, 0);
-  // 'fast' claims height 0, so the big block goes to 'steady' first; only the slow-block rule adds 'fast'.
-  sim.run(120_000);
+  // 'fast' shows only height 0 at first, so every block goes to 'steady'; once it shows the tip, only the
+  // slow-block rule adds it for the big block.
+  sim.run(1_000, () => false);
+  sim.announce('fast', chain.best.hash);
+  sim.run(119_000);
   assertInOrder(t, sim, 3);
   const big = chain.atHeight(1)!.hash;
   const slow = sim.outputs('rerequest').filter((o) => o.output.reason === 'slow-block' && o.output.hash.equals(big));
@@ -179,6 +182,7 @@ t.test('reorg above the cursor: blocks of the old branch are discarded and the n
   t.ok(before > 0 && before < 30, `${before} delivered before the reorg`);
   chain.fork(30, 15, 'b');
   sim.apply(sim.sync.chainChanged(sim.now));
+  sim.announce('a', chain.best.hash); // the peer that brought the new branch's headers
   t.ok(sim.outputs('discard').length > 0, `${sim.outputs('discard').length} spooled blocks of the old branch discarded`);
   sim.run(120_000);
   assertInOrder(t, sim, 45);
@@ -217,5 +221,133 @@ t.test('a block from a peer that owes us none is not held against it (another ge
   sim.run(10_000);
   t.same(sim.delivered, [1, 2, 3]);
   t.same(sim.sync.blockStarted('a', chain.atHeight(2)!.hash, sim.now), [], 'no score, no disconnect');
+  t.end();
+});
+
+// Peers on different branches (issue 13): a block of the best chain is asked only of a peer whose best known
+// header is that block or a descendant of it, as Bitcoin Core does. Peers here hold only their own branch and
+// ignore getdata for any other block, as the BSV node does: asking the wrong peer would wait out the stall rule.
+
+/** Heights of the blocks of `branch` (hex hashes) asked of `peer`, at or after `since`. */
+function askedOf(sim: BlockSim, peer: string, branch: Set<string>, since = 0): number[] {
+  const heights: number[] = [];
+  for (const [key, at] of sim.asked) {
+    const [h, p] = key.split(':');
+    if (p === peer && at >= since && branch.has(h!)) heights.push(sim.chain.get(Buffer.from(h!, 'hex'))!.height);
+  }
+  return heights.sort((a, b) => a - b);
+}
+
+t.test('reorg mid-sync onto another peer\'s branch: its blocks are asked only of that peer, and nothing waits for a stall', (t) => {
+  const chain = new SimChain(45); // A's branch: 0..45
+  const sim = new BlockSim(chain, () => 1_000, { cursorHeight: 0 });
+  sim.addPeer('a', { kind: 'honest', bytesPerSecond: 20_000 }, 45, { holds: chain.best.hash, missing: 'ignore' });
+  sim.run(60_000, () => sim.delivered.length >= 15);
+  t.ok(sim.delivered.length >= 15, `${sim.delivered.length} blocks of A's branch delivered first`);
+  // B's longer branch from height 5 becomes best; the follower rewinds its cursor to the fork (blockDisconnected).
+  chain.fork(5, 50, 'b');
+  const forkAt = sim.now;
+  sim.apply(sim.sync.chainChanged(sim.now));
+  sim.apply(sim.sync.setCursor(5, sim.now));
+  const deliveredBefore = sim.delivered.length;
+  sim.addPeer('b', { kind: 'honest', bytesPerSecond: 1_000_000 }, 55, { holds: chain.best.hash, missing: 'ignore' });
+  sim.run(60_000);
+  const branchB = new Set(chain.entries.slice(6).map((e) => hex(e.hash)));
+  t.same(askedOf(sim, 'a', branchB), [], "no block of B's branch asked of A (its best header is on its own branch; it claims height 45)");
+  t.equal(askedOf(sim, 'b', branchB).length, 50, "all 50 blocks of B's branch asked of B");
+  t.same(sim.delivered.slice(deliveredBefore), Array.from({ length: 50 }, (_, i) => 6 + i), "then B's branch 6..55 in order");
+  t.same([...sim.outputs('rerequest'), ...sim.outputs('disconnect')].filter((o) => o.t >= forkAt).map((o) => o.output), [], 'no stall, no re-request, nobody dropped');
+  t.ok(sim.now - forkAt < 2_000, `B's branch delivered ${sim.now - forkAt} ms after the reorg (the stall rule is 9 s)`);
+  t.end();
+});
+
+t.test("a peer whose best header moves onto our branch becomes eligible for that branch's blocks", (t) => {
+  const chain = new SimChain(45);
+  const tipA = chain.best.hash;
+  chain.fork(5, 50, 'b');
+  const tipB = chain.best.hash;
+  const branchB = new Set(chain.entries.slice(6).map((e) => hex(e.hash)));
+  const sim = new BlockSim(chain, () => 1_000, { cursorHeight: 0 });
+  // B is slow, so blocks wait for a peer: A, fast, is on the other branch.
+  sim.addPeer('b', { kind: 'honest', bytesPerSecond: 5_000 }, 55, { holds: tipB, missing: 'ignore' });
+  sim.addPeer('a', { kind: 'honest', bytesPerSecond: 1_000_000 }, 45, { holds: tipA, missing: 'ignore' });
+  sim.run(2_000, () => false);
+  t.same(askedOf(sim, 'a', branchB), [], 'while its best header is on its own branch, A is asked for none of B\'s blocks');
+  const movedAt = sim.now;
+  sim.announce('a', tipB); // A got B's branch and announced its tip
+  sim.run(60_000);
+  const afterMove = askedOf(sim, 'a', branchB, movedAt);
+  t.ok(afterMove.length >= 10, `after it showed B's tip, A was asked for ${afterMove.length} of B's blocks`);
+  t.ok((sim.asked.get(`${hex(chain.atHeight(afterMove[0] ?? 0)!.hash)}:a`) ?? Infinity) - movedAt <= 100, 'at once');
+  assertInOrder(t, sim, 55);
+  t.same([...sim.outputs('rerequest'), ...sim.outputs('disconnect')].map((o) => o.output), [], 'no stall, no re-request, nobody dropped');
+  t.end();
+});
+
+t.test('a claim above our tip is not taken as our branch: the peer is asked nothing until its headers show which blocks it has', (t) => {
+  const chain = new SimChain(45);
+  const sim = new BlockSim(chain, () => 1_000, { cursorHeight: 0 }, 1_000);
+  sim.addPeer('a', { kind: 'honest', bytesPerSecond: 5_000 }, 45, { holds: chain.best.hash, missing: 'ignore' });
+  // B is on a fork from height 5 and claims 55 in version; its headers have not come yet.
+  sim.addPeer('b', { kind: 'honest', bytesPerSecond: 1_000_000 }, 55, { announce: false, holds: chain.atHeight(5)!.hash, missing: 'ignore' });
+  sim.run(2_000, () => false);
+  const askedOfB = [...sim.asked.keys()].filter((k) => k.endsWith(':b'));
+  t.same(askedOfB, [], 'B is asked for nothing on its version claim, though A is slow');
+  t.ok(sim.delivered.length <= 5, `the cursor (${sim.delivered.length}) is still below the fork`);
+  chain.fork(5, 50, 'b');
+  const forkAt = sim.now;
+  sim.apply(sim.sync.chainChanged(sim.now));
+  sim.announce('b', chain.best.hash); // its headers arrive
+  sim.run(120_000);
+  const branchB = new Set(chain.entries.slice(6).map((e) => hex(e.hash)));
+  t.same(askedOf(sim, 'a', branchB), [], "A is asked for none of B's blocks");
+  t.same([...sim.outputs('rerequest'), ...sim.outputs('disconnect')].filter((o) => o.t >= forkAt).map((o) => o.output), [], 'no stall, no re-request, nobody dropped');
+  assertInOrder(t, sim, 55);
+  t.end();
+});
+
+t.test('notfound: the block moves to a peer that has it at once, and the peer is not asked for the rest of that branch', (t) => {
+  const chain = new SimChain(45);
+  const tipA = chain.best.hash;
+  chain.fork(5, 50, 'b');
+  const branchB = new Set(chain.entries.slice(6).map((e) => hex(e.hash)));
+  const sim = new BlockSim(chain, () => 1_000, { cursorHeight: 0 });
+  // Neither showed a header (say their headers came before the follower started): their claims stand in.
+  // B holds our branch; C claims 40 but is on A's branch, and answers notfound (as bcash does).
+  sim.addPeer('b', { kind: 'honest', bytesPerSecond: 20_000 }, 55, { announce: false });
+  sim.addPeer('c', { kind: 'honest', bytesPerSecond: 1_000_000 }, 40, { announce: false, holds: tipA, missing: 'notfound' });
+  sim.run(60_000);
+  assertInOrder(t, sim, 55);
+  t.ok(sim.notFounds.length >= 1, `C answered notfound for ${sim.notFounds.length} blocks`);
+  // After each notfound (height h), C is never asked again for a block of B's branch at h or above.
+  const askedAgain: string[] = [];
+  for (const n of sim.notFounds) {
+    const h = chain.get(n.hash)!.height;
+    for (const o of sim.log.slice(n.logIndex)) {
+      if (o.output.type !== 'getdata' || o.output.peer !== 'c') continue;
+      for (const x of o.output.hashes) if (branchB.has(hex(x)) && chain.get(x)!.height >= h) askedAgain.push(`${chain.get(x)!.height} after notfound ${h}`);
+    }
+  }
+  t.same(askedAgain, [], "after a notfound, C is asked for no block of B's branch at or above its height");
+  const delays = sim.notFounds.map((n) => (sim.asked.get(`${hex(n.hash)}:b`) ?? Infinity) - n.t);
+  // B, slow, has at most 16 in flight: each block waits only for room there, not for the 9 s stall rule.
+  t.ok(Math.max(...delays) <= 1_000, `each asked of B ${Math.max(...delays)} ms after C's notfound at most`);
+  t.same(sim.outputs('disconnect').map((o) => o.output), [], 'nobody dropped: notfound is no fault');
+  t.end();
+});
+
+t.test('a peer that answers getheaders with nothing newer is on our chain up to its claim, no longer a last resort', (t) => {
+  const chain = new SimChain(40);
+  const sim = new BlockSim(chain, () => 1_000, { cursorHeight: 0 });
+  sim.addPeer('a', { kind: 'honest', bytesPerSecond: 2_000 }, 40);
+  sim.addPeer('b', { kind: 'honest', bytesPerSecond: 1_000_000 }, 40, { announce: false });
+  sim.run(2_000, () => false);
+  t.same([...sim.asked.keys()].filter((k) => k.endsWith(':b')), [], 'known only by its claim, B is asked nothing while A, whose branch is known, holds every block');
+  const answeredAt = sim.now;
+  sim.apply(sim.sync.peerNothingNewer('b', sim.now));
+  const asked = [...sim.asked].filter(([k]) => k.endsWith(':b'));
+  t.ok(asked.length > 0 && asked.every(([, at]) => at === answeredAt), `then B is asked for ${asked.length} blocks at once`);
+  sim.run(60_000);
+  assertInOrder(t, sim, 40);
   t.end();
 });

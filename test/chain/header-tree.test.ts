@@ -104,6 +104,11 @@ t.test('forks: equal work keeps the first seen, more work switches the best chai
   t.notOk(tree.isBest(main[7]!));
   t.equal(tree.tips().length, 2);
   t.equal(tree.size, 17);
+  // commonHeight: where a branch leaves the best chain (BlockSync asks a peer only for blocks up to it).
+  t.equal(tree.commonHeight(main.at(-1)!.hash), 5, 'the old branch shares the best chain up to the fork');
+  t.equal(tree.commonHeight(main[4]!.hash), 5, 'the fork block itself is on the best chain');
+  t.equal(tree.commonHeight(longer.hash), 11, 'the best tip: its own height');
+  t.equal(tree.commonHeight(Buffer.alloc(32, 9)), undefined, 'unknown hash');
 });
 
 t.test('a shorter branch with more work becomes the best chain; heights above its tip are gone', async (t) => {
