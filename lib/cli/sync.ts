@@ -15,6 +15,7 @@ import { CliError, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, formatDuration, ne
 import { createManager, sessionOptionsFrom, watchForNoPeers, type SessionOptions } from './session.js';
 import { peerLabel } from './connect-events.js';
 import { reorgEvent } from './headers.js';
+import { cliLogger } from './log.js';
 
 export const SYNC_USAGE = `usage: bsv-wire sync --from HEIGHT|--resume [--to HEIGHT] [--json] [options]
   Downloads the blocks of the best chain, in order, each once, from all peers. The data directory holds
@@ -111,7 +112,7 @@ export async function runSync(args: string[]): Promise<number> {
 
   const store = await openStore(session);
   const manager = createManager(session);
-  const headers = new HeaderFollower({ manager, store });
+  const headers = new HeaderFollower({ manager, store, logger: cliLogger() });
   const stop = new StopSignal(timeoutMs);
   let fatal: unknown;
   const fail = (err: unknown): void => {
@@ -152,6 +153,7 @@ export async function runSync(args: string[]): Promise<number> {
   try {
     follower = new BlockFollower({
       manager,
+      logger: cliLogger(),
       tree: store.tree,
       headers,
       dir: blocksDir,
@@ -223,8 +225,8 @@ export async function runFollow(args: string[]): Promise<number> {
   // Lines are JSON either way: follow is a stream for a program (--json is accepted for symmetry with sync).
   const store = await openStore(session);
   const manager = createManager(session);
-  const headers = new HeaderFollower({ manager, store });
-  const mempool = new MempoolWatcher({ manager });
+  const headers = new HeaderFollower({ manager, store, logger: cliLogger() });
+  const mempool = new MempoolWatcher({ manager, logger: cliLogger() });
   const stop = new StopSignal(durationMs);
   let fatal: unknown;
   const fail = (err: unknown): void => {
@@ -246,6 +248,7 @@ export async function runFollow(args: string[]): Promise<number> {
     }
     follower = new BlockFollower({
       manager,
+      logger: cliLogger(),
       tree: store.tree,
       headers,
       dir: blocksDir,
