@@ -61,6 +61,8 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
   private timer: NodeJS.Timeout | undefined;
   private readonly subscriptions = new Listeners();
   private readonly log: LogHook;
+  /** The headers message being applied, for the batch's log record. */
+  private batch: { readonly peer: ManagedPeer; readonly from: number; readonly received: number } | undefined;
 
   constructor(options: HeaderFollowerOptions) {
     super();
@@ -95,6 +97,11 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
     }
     this.sync.on('listenerError', (e) => this.safeEmit('listenerError', e));
     this.sync.on('reorg', (r) => this.log.info('reorg', () => reorgFields(r)));
+    // One record per batch that moved the tip (the core's tip event), never one per header.
+    this.sync.on('tip', (tip) => {
+      const batch = this.batch;
+      this.log.debug('headers accepted', () => ({ peer: batch?.peer.id, address: batch?.peer.remoteAddress, received: batch?.received, from: batch?.from, height: tip.height }));
+    });
     this.sync.on('synced', (tip) => this.log.info('headers synced', () => ({ height: tip.height, hash: toDisplayHex(tip.hash) })));
     this.sync.on('storeError', (err) => this.log.error('header store write failed', () => ({ err })));
   }
@@ -111,11 +118,8 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
     on('peer:ready', (peer: ManagedPeer) => this.onReady(peer));
     on('peer:close', (peer: ManagedPeer, _reason: CloseReason) => this.run(() => this.sync.peerClosed(peer.id, this.clock.now()), () => this.byId.delete(peer.id)));
     on('headers', (m: MessageOf<'headers'>, peer: ManagedPeer) => {
-      const from = this.sync.best.height;
-      this.run(() => this.sync.headers(peer.id, m.headers, this.clock.now()));
-      // One record per batch that moved the tip, never per header.
-      const to = this.sync.best.height;
-      if (to !== from) this.log.debug('headers accepted', () => ({ peer: peer.id, address: peer.remoteAddress, received: m.headers.length, from, height: to }));
+      this.batch = { peer, from: this.sync.best.height, received: m.headers.length };
+      this.run(() => this.sync.headers(peer.id, m.headers, this.clock.now()), () => (this.batch = undefined));
     });
     on('inv', (m: MessageOf<'inv'>, peer: ManagedPeer) => {
       const blocks = m.inventory.filter((i) => i.type === 2).map((i) => i.hash);
