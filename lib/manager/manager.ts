@@ -137,7 +137,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
         this.ownsStore = true;
       }
       this.storeValue.on('warning', (w) => {
-        this.log.error('peer store warning', () => ({ code: w.code, message: w.message, err: w.error }));
+        this.log.error('peer store warning', () => ({ code: w.code, detail: w.message, err: w.error }));
         this.safeEmit('warning', { code: `store-${w.code}`, message: w.message, error: w.error });
       });
     }

@@ -789,13 +789,13 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
 
   private logClose(reason: CloseReason): void {
     if (this.readyAt === undefined) {
-      this.log.warn('handshake failed', () => ({ reason: reason.code, message: reason.message, address: this.remoteAddress, port: this.remotePort, direction: this.direction }));
+      this.log.warn('handshake failed', () => ({ reason: reason.code, detail: reason.message, address: this.remoteAddress, port: this.remotePort, direction: this.direction }));
     }
     this.log.info('peer closed', () => {
       const s = this.stats();
       return {
         reason: reason.code,
-        message: reason.message,
+        detail: reason.message,
         transient: reason.transient,
         address: this.remoteAddress,
         port: this.remotePort,

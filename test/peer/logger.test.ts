@@ -145,7 +145,7 @@ t.test('pino as the logger: its child() binds the peer id, and every line is JSO
     t.type(r.time, 'number');
   }
   t.match(records[0], { level: 30, userAgent: '/scripted:7/', services: '0x25' });
-  t.match(records[1], { reason: 'local', message: 'closed by us' });
+  t.match(records[1], { reason: 'local', detail: 'closed by us' });
   // pino's own Logger fits the option's type as it is.
   const direct: Logger = base;
   t.ok(direct);
