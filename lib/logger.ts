@@ -88,6 +88,13 @@ export class LogHook {
   }
 }
 
+const SILENT_HOOK = new LogHook(undefined);
+
+/** The hook for `logger`; without one, a single shared silent hook (nothing allocated per peer). */
+export function logHook(logger: Logger | undefined, bindings?: Record<string, unknown>): LogHook {
+  return logger === undefined || logger === silentLogger ? SILENT_HOOK : new LogHook(logger, bindings);
+}
+
 /** A bigint flag field (services) as hex text: JSON has no bigint. */
 export function hexFlags(value: bigint | undefined): string | undefined {
   return value === undefined ? undefined : `0x${value.toString(16)}`;

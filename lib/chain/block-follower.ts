@@ -18,7 +18,7 @@ import { CursorFile, type BlockCursor } from './block-cursor.js';
 import type { HeaderEntry } from './types.js';
 import { Listeners } from './listeners.js';
 import { runCore } from './run-core.js';
-import { LogHook, type Logger } from '../logger.js';
+import { LogHook, logHook, type Logger } from '../logger.js';
 import { toDisplayHex } from '../hash.js';
 
 /** One transaction of a delivered block. */
@@ -223,7 +223,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   constructor(options: BlockFollowerOptions) {
     super();
     this.o = options;
-    this.log = new LogHook(options.logger);
+    this.log = logHook(options.logger);
     this.clock = options.clock ?? systemClock;
     fs.mkdirSync(options.dir, { recursive: true });
     this.cursorFile = new CursorFile(path.join(options.dir, 'cursor.json'));

@@ -14,7 +14,7 @@ import { systemClock, type Clock } from '../peer/clock.js';
 import { BroadcastCore, type BroadcastOptions, type BroadcastOutput, type BroadcastResult } from './broadcast.js';
 import { Listeners } from './listeners.js';
 import { runCore } from './run-core.js';
-import { LogHook, type Logger } from '../logger.js';
+import { LogHook, logHook, type Logger } from '../logger.js';
 import { toDisplayHex } from '../hash.js';
 
 export interface BroadcasterOptions extends BroadcastOptions {
@@ -55,7 +55,7 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
 
   constructor(options: BroadcasterOptions) {
     super();
-    this.log = new LogHook(options.logger);
+    this.log = logHook(options.logger);
     this.manager = options.manager;
     this.clock = options.clock ?? systemClock;
     this.tickIntervalMs = options.tickIntervalMs ?? 1000;

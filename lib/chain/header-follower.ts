@@ -14,7 +14,7 @@ import { HeaderSync, type HeaderSyncEvents, type HeaderSyncOutput, type SyncTree
 import type { ChainView, HeaderEntry, Reorg } from './types.js';
 import { Listeners } from './listeners.js';
 import { runCore } from './run-core.js';
-import { LogHook, type Logger } from '../logger.js';
+import { LogHook, logHook, type Logger } from '../logger.js';
 import { toDisplayHex } from '../hash.js';
 
 /** The part of a HeaderStore the follower uses: its tree, and append(), which persists whatever the tree holds beyond the files. */
@@ -66,7 +66,7 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
 
   constructor(options: HeaderFollowerOptions) {
     super();
-    this.log = new LogHook(options.logger);
+    this.log = logHook(options.logger);
     const tree = options.store?.tree ?? options.tree;
     if (!tree) throw new TypeError('HeaderFollower needs a store or a tree');
     this.manager = options.manager;

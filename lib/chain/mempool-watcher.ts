@@ -13,7 +13,7 @@ import { decodePartialMerkleTree } from './spv.js';
 import { MempoolCore, type MempoolCoreOptions, type MempoolOutput, type MempoolStats } from './mempool.js';
 import { Listeners } from './listeners.js';
 import { runCore } from './run-core.js';
-import { LogHook, type Logger } from '../logger.js';
+import { LogHook, logHook, type Logger } from '../logger.js';
 import { toDisplayHex } from '../hash.js';
 
 export interface MempoolWatcherOptions extends MempoolCoreOptions {
@@ -65,7 +65,7 @@ export class MempoolWatcher extends EventEmitter<MempoolWatcherEvents> {
 
   constructor(options: MempoolWatcherOptions) {
     super();
-    this.log = new LogHook(options.logger);
+    this.log = logHook(options.logger);
     this.manager = options.manager;
     this.clock = options.clock ?? systemClock;
     this.tickIntervalMs = options.tickIntervalMs ?? 250;

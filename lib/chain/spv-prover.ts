@@ -15,7 +15,7 @@ import { sha256d } from '../hash.js';
 import { MerkleRootBuilder } from '../messages/merkle.js';
 import { bloomFilterFor, decodePartialMerkleTree, MerkleBranchBuilder, SpvError, tscProof, verifyMerkleProof, type ProofHeaders } from './spv.js';
 import type { HeaderEntry } from './types.js';
-import { LogHook, type Logger } from '../logger.js';
+import { LogHook, logHook, type Logger } from '../logger.js';
 import { toDisplayHex } from '../hash.js';
 
 /** NODE_BLOOM: the peer serves filterload/merkleblock; sending filterload to any other gets us banned. */
@@ -50,7 +50,7 @@ export class SpvProver {
   private readonly log: LogHook;
 
   constructor(options: SpvProverOptions) {
-    this.log = new LogHook(options.logger);
+    this.log = logHook(options.logger);
     this.manager = options.manager;
     this.headers = options.headers;
     this.merkleBlockTimeoutMs = options.merkleBlockTimeoutMs ?? 30_000;

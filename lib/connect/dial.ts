@@ -3,7 +3,7 @@ import { tcpDialer, type Dialer } from '../transport/index.js';
 import { PeerConnection, type PeerConnectionOptions } from '../peer/connection.js';
 import { PeerError } from '../peer/reasons.js';
 import { DEFAULT_TIMEOUTS } from '../peer/protocol.js';
-import { LogHook } from '../logger.js';
+import { logHook } from '../logger.js';
 
 export interface ConnectPeerOptions extends Omit<PeerConnectionOptions, 'direction' | 'remote'> {
   readonly host: string;
@@ -22,7 +22,7 @@ export async function connectPeer(opts: ConnectPeerOptions): Promise<PeerConnect
   try {
     stream = await dial(opts.host, port, { timeoutMs: opts.connectTimeoutMs ?? 10_000, signal: opts.signal });
   } catch (err) {
-    new LogHook(opts.logger).info('dial failed', () => ({ address: opts.host, port, err: err instanceof Error ? err.message : String(err) }));
+    logHook(opts.logger).info('dial failed', () => ({ address: opts.host, port, err: err instanceof Error ? err.message : String(err) }));
     throw err;
   }
   const peer = new PeerConnection(stream, { ...opts, direction: 'outbound', remote: { address: opts.host, port } });
@@ -76,7 +76,7 @@ export async function keepConnected(
   const policy = opts.restart ?? DEFAULT_RESTART_POLICY;
   const budget = new RestartBudget(policy);
   const now = (): number => (opts.clock ?? { now: Date.now }).now();
-  const log = new LogHook(opts.logger);
+  const log = logHook(opts.logger);
   for (;;) {
     if (opts.signal?.aborted) return;
     let peer: PeerConnection;

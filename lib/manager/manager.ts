@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../peer/clock.js';
 import { PeerError, type CloseReason } from '../peer/reasons.js';
 import { DEFAULT_TIMEOUTS } from '../peer/protocol.js';
 import { assertSendableUserAgent } from '../peer/user-agent.js';
-import { LogHook } from '../logger.js';
+import { LogHook, logHook } from '../logger.js';
 import { ConnectionSlots, type SlotCounts, type SlotHandle, type SlotKind } from './slots.js';
 import { decideEviction } from './eviction.js';
 import { AddrRateLimiter } from './addr-rate.js';
@@ -86,7 +86,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
   constructor(options: ManagerOptions) {
     super();
     this.options = options;
-    this.log = new LogHook(options.logger);
+    this.log = logHook(options.logger);
     this.network = options.network;
     this.clock = options.clock ?? systemClock;
     const outbound = options.outbound ?? DEFAULT_OUTBOUND_TARGET;

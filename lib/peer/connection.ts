@@ -35,7 +35,7 @@ import { resolveHugeTxThreshold } from '../block/tx-stream.js';
 import type { PeerState } from './state.js';
 import { DEFAULT_UA_POLICY, assertSendableUserAgent, type UserAgentPolicy } from './user-agent.js';
 import { BAN_THRESHOLD, MISBEHAVIOR_POINTS } from './misbehavior.js';
-import { LogHook, hexFlags, type Logger } from '../logger.js';
+import { LogHook, logHook, hexFlags, type Logger } from '../logger.js';
 import type { MisbehaviorKind } from './misbehavior.js';
 import { PeerStats, type PeerStatsSnapshot } from './stats.js';
 import { isHeadersReply } from './headers-reply.js';
@@ -232,7 +232,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     const clock = opts.clock ?? systemClock;
     this.clock = clock;
     this.openedAt = clock.now();
-    this.log = new LogHook(opts.logger, { peer: this.id });
+    this.log = logHook(opts.logger, opts.logger ? { peer: this.id } : undefined);
     const maxRecvPayloadLength = opts.maxRecvPayloadLength ?? DEFAULT_MAX_PROTOCOL_RECV_PAYLOAD_LENGTH;
     const local: LocalVersion = {
       protocolVersion: opts.protocolVersion ?? opts.network.protocolVersion,
