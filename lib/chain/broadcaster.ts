@@ -9,13 +9,12 @@ import { MSG_BLOCK, MSG_TX } from '../messages/inventory.js';
 import { encodeBlockHeader } from '../messages/block-header.js';
 import { rawTransaction, type RawTransaction } from '../messages/transaction.js';
 import type { BlockEnd, BlockTransactionEvent } from '../peer/block-receiver.js';
-import { sha256d } from '../hash.js';
+import { sha256d, toDisplayHex } from '../hash.js';
 import { systemClock, type Clock } from '../peer/clock.js';
 import { BroadcastCore, type BroadcastOptions, type BroadcastOutput, type BroadcastResult } from './broadcast.js';
 import { Listeners } from './listeners.js';
 import { runCore } from './run-core.js';
 import { LogHook, logHook, type Logger } from '../logger.js';
-import { toDisplayHex } from '../hash.js';
 
 export interface BroadcasterOptions extends BroadcastOptions {
   readonly manager: Manager;

@@ -189,7 +189,7 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
   }
 
   private safeEmit<E extends keyof HeaderFollowerEvents>(event: E, ...args: Parameters<HeaderFollowerEvents[E]>): void {
-    // Errors the shell caught (a core step, a spool write, a peer send) are reported as listenerError.
+    // Errors the shell caught (a core step, a peer send) are reported as listenerError.
     if (event === 'listenerError') this.log.error('error', () => ({ err: args[0] }));
     try {
       (this.emit as (e: E, ...a: Parameters<HeaderFollowerEvents[E]>) => boolean)(event, ...args);

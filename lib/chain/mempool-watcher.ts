@@ -8,13 +8,12 @@ import type { BlockEnd, BlockTransactionEvent, BlockTxEndEvent } from '../peer/b
 import type { TxEndEvent } from '../peer/tx-receiver.js';
 import { systemClock, type Clock } from '../peer/clock.js';
 import { encodeBlockHeader } from '../messages/block-header.js';
-import { sha256d } from '../hash.js';
+import { sha256d, toDisplayHex } from '../hash.js';
 import { decodePartialMerkleTree } from './spv.js';
 import { MempoolCore, type MempoolCoreOptions, type MempoolOutput, type MempoolStats } from './mempool.js';
 import { Listeners } from './listeners.js';
 import { runCore } from './run-core.js';
 import { LogHook, logHook, type Logger } from '../logger.js';
-import { toDisplayHex } from '../hash.js';
 
 export interface MempoolWatcherOptions extends MempoolCoreOptions {
   readonly manager: Manager;

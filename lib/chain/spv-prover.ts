@@ -11,12 +11,11 @@ import { BLOOM_UPDATE_NONE } from '../messages/bloom.js';
 import { encodeBlockHeader } from '../messages/block-header.js';
 import type { MerkleProof } from '../messages/merkle-proof.js';
 import type { BlockEnd, BlockTransactionEvent, BlockTxEndEvent } from '../peer/block-receiver.js';
-import { sha256d } from '../hash.js';
+import { sha256d, toDisplayHex } from '../hash.js';
 import { MerkleRootBuilder } from '../messages/merkle.js';
 import { bloomFilterFor, decodePartialMerkleTree, MerkleBranchBuilder, SpvError, tscProof, verifyMerkleProof, type ProofHeaders } from './spv.js';
 import type { HeaderEntry } from './types.js';
 import { LogHook, logHook, type Logger } from '../logger.js';
-import { toDisplayHex } from '../hash.js';
 
 /** NODE_BLOOM: the peer serves filterload/merkleblock; sending filterload to any other gets us banned. */
 export const NODE_BLOOM = 1n << 2n;
