@@ -87,19 +87,19 @@ export async function keepConnected(
         maxTimeout: policy.maxDelayMs,
         signal: opts.signal,
         shouldRetry: (err) => !(err instanceof PeerError) || err.reason.transient,
-        onFailedAttempt: (ctx) => {
+        onFailedAttempt: (error) => {
           log.info('connect attempt failed', () => ({
             address: opts.host,
             port: opts.port ?? opts.network.defaultPort,
-            attempt: ctx.attemptNumber,
-            retriesLeft: ctx.retriesLeft,
-            reason: ctx instanceof PeerError ? ctx.reason.code : undefined,
-            err: ctx.message,
+            attempt: error.attemptNumber,
+            retriesLeft: error.retriesLeft,
+            reason: error instanceof PeerError ? error.reason.code : undefined,
+            err: error.message,
           }));
         },
       });
     } catch (err) {
-      log.warn('gave up connecting', () => ({ address: opts.host, port: opts.port ?? opts.network.defaultPort, err: err instanceof Error ? err.message : String(err) }));
+      if (!opts.signal?.aborted) log.warn('gave up connecting', () => ({ address: opts.host, port: opts.port ?? opts.network.defaultPort, err: err instanceof Error ? err.message : String(err) }));
       return;
     }
     opts.onPeer(peer);
