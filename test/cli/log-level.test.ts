@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap';
 import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
 import { runCli, tempDir } from './fixtures/run-cli.js';
+import { TestDnsServer } from '../helpers/dns-server.js';
 
 let node: RegtestNode;
 let height = 0;
@@ -70,4 +71,19 @@ t.test('without --log-level stderr has no log lines; an unknown level is a usage
   const bad = await runCli(['connect', '--log-level', 'loud']);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--log-level: expected one of trace\|debug\|info\|warn\|error\|fatal\|silent, got "loud"/);
+});
+
+t.test('a DNS seed on the loopback DNS server: the discovery record names the seed and what it gave', async (t) => {
+  const dns = await TestDnsServer.start({ zone: { 'seed.regtest.bsv-wire.test': { a: ['127.0.0.1'] } } });
+  t.teardown(() => dns.close());
+  const dataDir = tempDir(t);
+  const result = await runCli([
+    'connect', '--network', 'regtest', '--seed', 'seed.regtest.bsv-wire.test', '--dns-server', `127.0.0.1:${dns.port}`,
+    '--port', String(node.p2pPort), '--outbound', '1', '--duration', '4', '--datadir', dataDir, '--log-level', 'info',
+  ]);
+  if (result.code !== 0) t.comment(result.stderr);
+  t.equal(result.code, 0, 'exit 0');
+  const records = logLines(t, result.stderr);
+  t.match(records.find((r) => r.msg === 'discovery'), { level: 30, method: 'dns', seeds: [{ seed: 'seed.regtest.bsv-wire.test', count: 1, rcode: 'NOERROR' }], found: 1, added: 1, failures: [] });
+  t.match(records.find((r) => r.msg === 'handshake done'), { address: '127.0.0.1', port: node.p2pPort, userAgent: '/bcash:1.1.1/' });
 });
