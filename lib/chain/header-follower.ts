@@ -118,7 +118,7 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
     on('peer:ready', (peer: ManagedPeer) => this.onReady(peer));
     on('peer:close', (peer: ManagedPeer, _reason: CloseReason) => this.run(() => this.sync.peerClosed(peer.id, this.clock.now()), () => this.byId.delete(peer.id)));
     on('headers', (m: MessageOf<'headers'>, peer: ManagedPeer) => {
-      this.batch = { peer, from: this.sync.best.height, received: m.headers.length };
+      if (this.log.enabled) this.batch = { peer, from: this.sync.best.height, received: m.headers.length };
       this.run(() => this.sync.headers(peer.id, m.headers, this.clock.now()), () => (this.batch = undefined));
     });
     on('inv', (m: MessageOf<'inv'>, peer: ManagedPeer) => {
