@@ -2,6 +2,7 @@
 // peer, transport, peerstore, discovery, manager.
 export * from './networks.js';
 export { DecodeError, EncodeError, FramingError, type DecodeReason, type FramingReason } from './errors.js';
+export { silentLogger, type Logger, type LogLevel } from './logger.js';
 export { sha256, sha256d, toDisplayHex, fromDisplayHex } from './hash.js';
 export * from './framing/index.js';
 export {

@@ -18,6 +18,8 @@ import { CursorFile, type BlockCursor } from './block-cursor.js';
 import type { HeaderEntry } from './types.js';
 import { Listeners } from './listeners.js';
 import { runCore } from './run-core.js';
+import { LogHook, logHook, type Logger } from '../logger.js';
+import { toDisplayHex } from '../hash.js';
 
 /** One transaction of a delivered block. */
 export interface DeliveredTx {
@@ -66,6 +68,8 @@ export interface BlockFollowerOptions {
   readonly tickIntervalMs?: number;
   /** Passed to the core (window, per-peer limits, floor, stall and slow-block times). */
   readonly sync?: Omit<BlockSyncOptions, 'chain' | 'cursorHeight' | 'spoolBudget'>;
+  /** Where lifecycle records go: start, re-requests (stalls), misbehaviour, drops, cursor saves (debug), disconnected blocks, errors. Default: nothing. */
+  readonly logger?: Logger;
 }
 
 export interface BlockFollowerEvents {
@@ -214,10 +218,12 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   private pumping = false;
   private stopped = true;
   private idle: Promise<void> = Promise.resolve();
+  private readonly log: LogHook;
 
   constructor(options: BlockFollowerOptions) {
     super();
     this.o = options;
+    this.log = logHook(options.logger);
     this.clock = options.clock ?? systemClock;
     fs.mkdirSync(options.dir, { recursive: true });
     this.cursorFile = new CursorFile(path.join(options.dir, 'cursor.json'));
@@ -272,6 +278,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     this.timer.unref();
     this.run(() => this.sync.chainChanged(this.clock.now()));
     this.pump();
+    this.log.info('block follower started', () => ({ cursor: this.cursorState.height, dir: this.o.dir }));
   }
 
   /** Stop fetching and delivering; resolves once the handler running (if any) has settled. */
@@ -373,6 +380,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     if (this.pumping || this.stopped) return;
     this.pumping = true;
     this.idle = this.deliverLoop().catch((err) => {
+      this.log.error('block follower stopped', () => ({ cursor: this.cursorState.height, err }));
       this.stopped = true;
       this.safeEmit('error', err);
       void this.stop();
@@ -386,6 +394,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
         if (c.hash && c.height >= 0 && !this.o.tree.get(c.hash)) return; // headers not there yet: the tip event pumps again
         if (c.hash && c.height >= 0 && !this.o.tree.atHeight(c.height)?.hash.equals(c.hash)) {
           // The acknowledged tip left the best chain: tell the app, tip first, and step the cursor back.
+          this.log.info('block disconnected', () => ({ height: c.height, hash: toDisplayHex(c.hash!) }));
           await this.o.onBlockDisconnected?.({ height: c.height, hash: c.hash });
           const parent = this.o.tree.get(c.hash)?.prevHash;
           this.saveCursor({ height: c.height - 1, hash: c.height - 1 >= 0 ? parent : undefined });
@@ -412,6 +421,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   private saveCursor(c: BlockCursor): void {
     this.cursorFile.save(c);
     this.cursorState = c;
+    this.log.debug('cursor saved', () => ({ height: c.height, hash: c.hash ? toDisplayHex(c.hash) : undefined }));
     this.run(() => this.sync.setCursor(c.height, this.clock.now()));
     this.safeEmit('acknowledged', c);
   }
@@ -470,6 +480,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
         }
         case 'misbehavior': {
           const peer = this.byId.get(o.peer);
+          if (peer) this.log.warn('misbehavior', () => ({ peer: peer.id, address: peer.remoteAddress, points: o.points, score: o.score, reason: o.reason }));
           if (peer) this.safeEmit('misbehavior', { peer, points: o.points, score: o.score, reason: o.reason });
           break;
         }
@@ -479,11 +490,13 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
           this.byId.delete(o.peer);
           this.writers.get(o.peer)?.abort();
           this.writers.delete(o.peer);
+          this.log.warn('peer dropped', () => ({ peer: peer.id, address: peer.remoteAddress, reason: o.reason, ban: o.ban }));
           this.safeEmit('drop', { peer, reason: o.reason, ban: o.ban });
           void peer.close(o.ban ? 'banned' : 'local', o.reason);
           break;
         }
         case 'rerequest':
+          this.log.warn('block re-requested', () => ({ hash: toDisplayHex(o.hash), from: o.from, to: o.to, reason: o.reason }));
           this.safeEmit('rerequest', { hash: o.hash, from: o.from, to: o.to, reason: o.reason });
           break;
         case 'discard': {
@@ -508,9 +521,12 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   }
 
   private safeEmit<E extends keyof BlockFollowerEvents>(event: E, ...args: Parameters<BlockFollowerEvents[E]>): void {
+    // Errors the shell caught (a core step, a spool write, a peer send) are reported as listenerError.
+    if (event === 'listenerError') this.log.error('error', () => ({ err: args[0] }));
     try {
       (this.emit as (e: E, ...a: Parameters<BlockFollowerEvents[E]>) => boolean)(event, ...args);
     } catch (err) {
+      this.log.error('listener error', () => ({ event, err }));
       if (event === 'listenerError') return;
       try {
         this.emit('listenerError', err);

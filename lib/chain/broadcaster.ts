@@ -9,11 +9,12 @@ import { MSG_BLOCK, MSG_TX } from '../messages/inventory.js';
 import { encodeBlockHeader } from '../messages/block-header.js';
 import { rawTransaction, type RawTransaction } from '../messages/transaction.js';
 import type { BlockEnd, BlockTransactionEvent } from '../peer/block-receiver.js';
-import { sha256d } from '../hash.js';
+import { sha256d, toDisplayHex } from '../hash.js';
 import { systemClock, type Clock } from '../peer/clock.js';
 import { BroadcastCore, type BroadcastOptions, type BroadcastOutput, type BroadcastResult } from './broadcast.js';
 import { Listeners } from './listeners.js';
 import { runCore } from './run-core.js';
+import { LogHook, logHook, type Logger } from '../logger.js';
 
 export interface BroadcasterOptions extends BroadcastOptions {
   readonly manager: Manager;
@@ -22,6 +23,8 @@ export interface BroadcasterOptions extends BroadcastOptions {
   readonly tickIntervalMs?: number;
   /** Fetch blocks announced while broadcasts are active to see them mined (default true). */
   readonly fetchBlocks?: boolean;
+  /** Where records go: each broadcast's start, propagation and outcome, and errors. Default: nothing. */
+  readonly logger?: Logger;
 }
 
 export interface BroadcastTxOptions {
@@ -47,9 +50,11 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
   /** Blocks asked for (hash hex), so one announced by several peers is fetched once. */
   private readonly blocksAsked = new Set<string>();
   private readonly hits = new Map<string, Buffer[]>();
+  private readonly log: LogHook;
 
   constructor(options: BroadcasterOptions) {
     super();
+    this.log = logHook(options.logger);
     this.manager = options.manager;
     this.clock = options.clock ?? systemClock;
     this.tickIntervalMs = options.tickIntervalMs ?? 1000;
@@ -114,6 +119,7 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
         return;
       }
       this.waiting.set(raw.txid.toString('hex'), { until: options.until ?? 'propagated', resolve });
+      this.log.info('broadcast started', () => ({ txid: toDisplayHex(raw.txid), size: raw.raw.length, peers: this.manager.peers.filter((p) => p.state === 'ready').length }));
       for (const o of outputs) this.apply(o);
     });
   }
@@ -161,6 +167,9 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
             this.waiting.delete(key);
             waiter.resolve(o.result);
           }
+          if (o.type === 'propagated') this.log.info('broadcast propagated', () => broadcastFields(o.result));
+          else if (o.result.status === 'rejected' || o.result.status === 'timeout') this.log.warn('broadcast settled', () => broadcastFields(o.result));
+          else this.log.info('broadcast settled', () => broadcastFields(o.result));
           this.safeEmit(o.type, o.result);
           return;
         }
@@ -171,9 +180,11 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
   }
 
   private safeEmit<E extends keyof BroadcasterEvents>(event: E, ...args: Parameters<BroadcasterEvents[E]>): void {
+    if (event === 'listenerError') this.log.error('error', () => ({ err: args[0] }));
     try {
       (this.emit as (e: E, ...a: Parameters<BroadcasterEvents[E]>) => boolean)(event, ...args);
     } catch (err) {
+      this.log.error('listener error', () => ({ event, err }));
       if (event === 'listenerError') return;
       try {
         this.emit('listenerError', err);
@@ -182,4 +193,19 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
       }
     }
   }
+}
+
+/** A broadcast outcome's log fields. */
+function broadcastFields(r: BroadcastResult): Record<string, unknown> {
+  return {
+    txid: toDisplayHex(r.txid),
+    status: r.status,
+    peers: r.peers.length,
+    echoes: r.echoes,
+    rebroadcasts: r.rebroadcasts,
+    propagatedMs: r.propagatedAt === undefined ? undefined : r.propagatedAt - r.startedAt,
+    settledMs: r.settledAt === undefined ? undefined : r.settledAt - r.startedAt,
+    minedIn: r.minedIn ? toDisplayHex(r.minedIn) : undefined,
+    rejection: r.rejection,
+  };
 }

@@ -11,9 +11,11 @@ import { isIPv4Mapped, parseIp } from '../ip.js';
 import { consensusParams, type ConsensusParams } from './consensus.js';
 import { checkHeader } from './rules.js';
 import { HeaderSync, type HeaderSyncEvents, type HeaderSyncOutput, type SyncTree } from './header-sync.js';
-import type { ChainView, HeaderEntry } from './types.js';
+import type { ChainView, HeaderEntry, Reorg } from './types.js';
 import { Listeners } from './listeners.js';
 import { runCore } from './run-core.js';
+import { LogHook, logHook, type Logger } from '../logger.js';
+import { toDisplayHex } from '../hash.js';
 
 /** The part of a HeaderStore the follower uses: its tree, and append(), which persists whatever the tree holds beyond the files. */
 export interface HeaderSink {
@@ -35,6 +37,8 @@ export interface HeaderFollowerOptions {
   readonly responseTimeoutMs?: number;
   /** Ban peers whose score reaches 100 through the Manager (default true; loopback peers are only disconnected, as the node does). */
   readonly ban?: boolean;
+  /** Where lifecycle records go: batches accepted (debug), synced, reorgs, misbehaviour, drops, store and listener errors. Default: nothing. */
+  readonly logger?: Logger;
 }
 
 export interface HeaderFollowerEvents extends HeaderSyncEvents {
@@ -56,9 +60,13 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
   private readonly byId = new Map<string, ManagedPeer>();
   private timer: NodeJS.Timeout | undefined;
   private readonly subscriptions = new Listeners();
+  private readonly log: LogHook;
+  /** The headers message being applied, for the batch's log record. */
+  private batch: { readonly peer: ManagedPeer; readonly from: number; readonly received: number } | undefined;
 
   constructor(options: HeaderFollowerOptions) {
     super();
+    this.log = logHook(options.logger);
     const tree = options.store?.tree ?? options.tree;
     if (!tree) throw new TypeError('HeaderFollower needs a store or a tree');
     this.manager = options.manager;
@@ -88,6 +96,14 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
       this.sync.on(name, (...args: unknown[]) => this.safeEmit(name, ...(args as [never])));
     }
     this.sync.on('listenerError', (e) => this.safeEmit('listenerError', e));
+    this.sync.on('reorg', (r) => this.log.info('reorg', () => reorgFields(r)));
+    // One record per batch that moved the tip (the core's tip event), never one per header.
+    this.sync.on('tip', (tip) => {
+      const batch = this.batch;
+      this.log.debug('headers accepted', () => ({ peer: batch?.peer.id, address: batch?.peer.remoteAddress, received: batch?.received, from: batch?.from, height: tip.height }));
+    });
+    this.sync.on('synced', (tip) => this.log.info('headers synced', () => ({ height: tip.height, hash: toDisplayHex(tip.hash) })));
+    this.sync.on('storeError', (err) => this.log.error('header store write failed', () => ({ err })));
   }
 
   get best(): HeaderEntry {
@@ -101,7 +117,10 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
       this.subscriptions.on(this.manager, event, fn);
     on('peer:ready', (peer: ManagedPeer) => this.onReady(peer));
     on('peer:close', (peer: ManagedPeer, _reason: CloseReason) => this.run(() => this.sync.peerClosed(peer.id, this.clock.now()), () => this.byId.delete(peer.id)));
-    on('headers', (m: MessageOf<'headers'>, peer: ManagedPeer) => this.run(() => this.sync.headers(peer.id, m.headers, this.clock.now())));
+    on('headers', (m: MessageOf<'headers'>, peer: ManagedPeer) => {
+      if (this.log.enabled) this.batch = { peer, from: this.sync.best.height, received: m.headers.length };
+      this.run(() => this.sync.headers(peer.id, m.headers, this.clock.now()), () => (this.batch = undefined));
+    });
     on('inv', (m: MessageOf<'inv'>, peer: ManagedPeer) => {
       const blocks = m.inventory.filter((i) => i.type === 2).map((i) => i.hash);
       if (blocks.length > 0) this.run(() => this.sync.blockInv(peer.id, blocks, this.clock.now()));
@@ -109,6 +128,7 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
     for (const peer of this.manager.peers) if (peer.state === 'ready') this.onReady(peer);
     this.timer = setInterval(() => this.run(() => this.sync.tick(this.clock.now())), this.tickIntervalMs);
     this.timer.unref();
+    this.log.info('header follower started', () => ({ height: this.sync.best.height, hash: toDisplayHex(this.sync.best.hash) }));
   }
 
   /** Stop following; the tree keeps what was accepted. */
@@ -150,11 +170,13 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
           peer.send({ command: 'sendheaders' } as Message);
           break;
         case 'misbehavior':
+          this.log.warn('misbehavior', () => ({ peer: peer.id, address: peer.remoteAddress, points: o.points, score: o.score, reason: o.reason }));
           this.safeEmit('misbehavior', { peer, points: o.points, score: o.score, reason: o.reason });
           break;
         case 'disconnect': {
           this.byId.delete(o.peer);
           const ban = o.ban && this.banPeers && !isLoopback(peer.remoteAddress);
+          this.log.warn('peer dropped', () => ({ peer: peer.id, address: peer.remoteAddress, reason: o.reason, ban }));
           this.safeEmit('drop', { peer, reason: o.reason, ban });
           if (ban) this.manager.ban(peer.remoteAddress, { reason: o.reason });
           else void peer.close(o.ban ? 'banned' : 'local', o.reason);
@@ -167,9 +189,12 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
   }
 
   private safeEmit<E extends keyof HeaderFollowerEvents>(event: E, ...args: Parameters<HeaderFollowerEvents[E]>): void {
+    // Errors the shell caught (a core step, a peer send) are reported as listenerError.
+    if (event === 'listenerError') this.log.error('error', () => ({ err: args[0] }));
     try {
       (this.emit as (e: E, ...a: Parameters<HeaderFollowerEvents[E]>) => boolean)(event, ...args);
     } catch (err) {
+      this.log.error('listener error', () => ({ event, err }));
       if (event === 'listenerError') return;
       try {
         this.emit('listenerError', err);
@@ -188,4 +213,16 @@ function isLoopback(address: string): boolean {
   if (!ip) return false;
   if (isIPv4Mapped(ip)) return ip[12] === 127;
   return ip.equals(IPV6_LOOPBACK);
+}
+
+/** A reorg's log fields: how deep, and the old and new tips. */
+function reorgFields(r: Reorg): Record<string, unknown> {
+  const oldTip = r.disconnected[0] ?? r.fork;
+  const newTip = r.connected[r.connected.length - 1] ?? r.fork;
+  return {
+    depth: r.disconnected.length,
+    forkHeight: r.fork.height,
+    oldTip: { height: oldTip.height, hash: toDisplayHex(oldTip.hash) },
+    newTip: { height: newTip.height, hash: toDisplayHex(newTip.hash) },
+  };
 }

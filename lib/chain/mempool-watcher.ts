@@ -8,11 +8,12 @@ import type { BlockEnd, BlockTransactionEvent, BlockTxEndEvent } from '../peer/b
 import type { TxEndEvent } from '../peer/tx-receiver.js';
 import { systemClock, type Clock } from '../peer/clock.js';
 import { encodeBlockHeader } from '../messages/block-header.js';
-import { sha256d } from '../hash.js';
+import { sha256d, toDisplayHex } from '../hash.js';
 import { decodePartialMerkleTree } from './spv.js';
 import { MempoolCore, type MempoolCoreOptions, type MempoolOutput, type MempoolStats } from './mempool.js';
 import { Listeners } from './listeners.js';
 import { runCore } from './run-core.js';
+import { LogHook, logHook, type Logger } from '../logger.js';
 
 export interface MempoolWatcherOptions extends MempoolCoreOptions {
   readonly manager: Manager;
@@ -21,6 +22,8 @@ export interface MempoolWatcherOptions extends MempoolCoreOptions {
   readonly tickIntervalMs?: number;
   /** Report txids of blocks the Manager's peers stream as mined (default true). */
   readonly watchBlocks?: boolean;
+  /** Where records go: start, txs fetched only after a re-ask (debug), txs lost, errors. Never one record per tx. Default: nothing. */
+  readonly logger?: Logger;
 }
 
 export interface MempoolTxEvent {
@@ -57,9 +60,11 @@ export class MempoolWatcher extends EventEmitter<MempoolWatcherEvents> {
   private readonly subscriptions = new Listeners();
   /** Per streamed block (by hash): mempool txids it holds, reported at its end if the block checks out. */
   private readonly blockHits = new Map<string, Buffer[]>();
+  private readonly log: LogHook;
 
   constructor(options: MempoolWatcherOptions) {
     super();
+    this.log = logHook(options.logger);
     this.manager = options.manager;
     this.clock = options.clock ?? systemClock;
     this.tickIntervalMs = options.tickIntervalMs ?? 250;
@@ -120,6 +125,7 @@ export class MempoolWatcher extends EventEmitter<MempoolWatcherEvents> {
     }
     this.timer = setInterval(() => this.run(() => this.core.tick(this.clock.now())), this.tickIntervalMs);
     this.timer.unref();
+    this.log.info('mempool watcher started', () => ({ watchBlocks: this.watchBlocks }));
   }
 
   stop(): void {
@@ -154,6 +160,8 @@ export class MempoolWatcher extends EventEmitter<MempoolWatcherEvents> {
       case 'tx': {
         const peer = this.manager.peers.find((p) => p.id === o.peer);
         const { type: _type, peer: _peer, ...rest } = o;
+        // Only a fetch that needed a re-ask is logged: one record per retried tx, none for the ordinary case.
+        if (o.attempts > 1) this.log.debug('tx fetched after re-ask', () => ({ txid: toDisplayHex(o.txid), peer: o.peer, firstAnnouncer: o.firstAnnouncer, attempts: o.attempts, waitedMs: o.receivedAt - o.announcedAt }));
         this.safeEmit('tx', { ...rest, peer });
         return;
       }
@@ -161,15 +169,18 @@ export class MempoolWatcher extends EventEmitter<MempoolWatcherEvents> {
         this.safeEmit('mined', { blockHash: o.blockHash, txids: o.txids });
         return;
       case 'lost':
+        this.log.warn('tx lost', () => ({ txid: toDisplayHex(o.txid), announcers: o.announcers, attempts: o.attempts }));
         this.safeEmit('lost', { txid: o.txid, announcers: o.announcers, attempts: o.attempts });
         return;
     }
   }
 
   private safeEmit<E extends keyof MempoolWatcherEvents>(event: E, ...args: Parameters<MempoolWatcherEvents[E]>): void {
+    if (event === 'listenerError') this.log.error('error', () => ({ err: args[0] }));
     try {
       (this.emit as (e: E, ...a: Parameters<MempoolWatcherEvents[E]>) => boolean)(event, ...args);
     } catch (err) {
+      this.log.error('listener error', () => ({ event, err }));
       if (event === 'listenerError') return;
       try {
         this.emit('listenerError', err);

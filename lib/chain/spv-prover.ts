@@ -11,10 +11,11 @@ import { BLOOM_UPDATE_NONE } from '../messages/bloom.js';
 import { encodeBlockHeader } from '../messages/block-header.js';
 import type { MerkleProof } from '../messages/merkle-proof.js';
 import type { BlockEnd, BlockTransactionEvent, BlockTxEndEvent } from '../peer/block-receiver.js';
-import { sha256d } from '../hash.js';
+import { sha256d, toDisplayHex } from '../hash.js';
 import { MerkleRootBuilder } from '../messages/merkle.js';
 import { bloomFilterFor, decodePartialMerkleTree, MerkleBranchBuilder, SpvError, tscProof, verifyMerkleProof, type ProofHeaders } from './spv.js';
 import type { HeaderEntry } from './types.js';
+import { LogHook, logHook, type Logger } from '../logger.js';
 
 /** NODE_BLOOM: the peer serves filterload/merkleblock; sending filterload to any other gets us banned. */
 export const NODE_BLOOM = 1n << 2n;
@@ -26,6 +27,8 @@ export interface SpvProverOptions {
   /** How long one peer has to answer (default 30 s for a merkleblock, 120 s for a whole block). */
   readonly merkleBlockTimeoutMs?: number;
   readonly blockTimeoutMs?: number;
+  /** Where records go: each proof found (info) and each peer that gave none (debug). Default: nothing. */
+  readonly logger?: Logger;
 }
 
 export interface SpvProofResult {
@@ -43,8 +46,10 @@ export class SpvProver {
   private readonly headers: ProofHeaders | undefined;
   private readonly merkleBlockTimeoutMs: number;
   private readonly blockTimeoutMs: number;
+  private readonly log: LogHook;
 
   constructor(options: SpvProverOptions) {
+    this.log = logHook(options.logger);
     this.manager = options.manager;
     this.headers = options.headers;
     this.merkleBlockTimeoutMs = options.merkleBlockTimeoutMs ?? 30_000;
@@ -60,16 +65,18 @@ export class SpvProver {
     for (const peer of bloomPeers.slice(0, 3)) {
       try {
         const proof = await this.viaMerkleBlock(peer, txid, blockHash);
-        return { ...this.checked(proof), source: 'merkleblock', peer: peer.id, failures };
+        return this.found({ ...this.checked(proof), source: 'merkleblock', peer: peer.id, failures }, txid, blockHash);
       } catch (err) {
+        this.log.debug('no proof from peer', () => ({ txid: toDisplayHex(txid), block: toDisplayHex(blockHash), peer: peer.id, source: 'merkleblock', reason: (err as Error).message }));
         failures.push({ peer: peer.id, source: 'merkleblock', reason: (err as Error).message });
       }
     }
     for (const peer of ready.slice(0, 3)) {
       try {
         const proof = await this.viaBlock(peer, txid, blockHash);
-        return { ...this.checked(proof), source: 'block', peer: peer.id, failures };
+        return this.found({ ...this.checked(proof), source: 'block', peer: peer.id, failures }, txid, blockHash);
       } catch (err) {
+        this.log.debug('no proof from peer', () => ({ txid: toDisplayHex(txid), block: toDisplayHex(blockHash), peer: peer.id, source: 'block', reason: (err as Error).message }));
         if (err instanceof SpvError && err.code === 'not-in-block') notInBlock++;
         failures.push({ peer: peer.id, source: 'block', reason: (err as Error).message });
         // A whole block that checked out and lacks the txid settles it.
@@ -77,6 +84,11 @@ export class SpvProver {
       }
     }
     throw new SpvError('not-in-block', `no proof from ${failures.length} attempts: ${failures.map((f) => `${f.peer} ${f.source}: ${f.reason}`).join('; ') || 'no ready peer'}`);
+  }
+
+  private found(result: SpvProofResult, txid: Buffer, blockHash: Buffer): SpvProofResult {
+    this.log.info('proof found', () => ({ txid: toDisplayHex(txid), block: toDisplayHex(blockHash), source: result.source, peer: result.peer, height: result.entry?.height, failedAttempts: result.failures.length }));
+    return result;
   }
 
   private checked(proof: MerkleProof): { proof: MerkleProof; entry?: HeaderEntry } {

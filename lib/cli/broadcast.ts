@@ -8,6 +8,7 @@ import type { BroadcastResult } from '../chain/broadcast.js';
 import { CliError, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parseCommandArgs, parseCount, parseDurationMs } from './common.js';
 import { createManager, firstReadyPeer, sessionOptionsFrom } from './session.js';
 import { peerLabel } from './connect-events.js';
+import { cliLogger } from './log.js';
 
 export const BROADCAST_USAGE = `usage: bsv-wire broadcast HEX|- [options]
   Announces the transaction (hex argument, or hex on stdin with -) to some peers, serves their getdata,
@@ -54,7 +55,7 @@ export async function runBroadcast(args: string[]): Promise<number> {
 
   const session = sessionOptionsFrom(networkFrom(values), values, { outbound: 8 });
   const manager = createManager(session);
-  const broadcaster = new Broadcaster({ manager, minEchoes: Math.max(1, minEchoes), timeoutMs });
+  const broadcaster = new Broadcaster({ manager, minEchoes: Math.max(1, minEchoes), timeoutMs, logger: cliLogger() });
   const stop = new StopSignal(timeoutMs);
   try {
     broadcaster.start();

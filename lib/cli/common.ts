@@ -28,6 +28,31 @@ export function errorLine(err: unknown): string {
 
 type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
+/**
+ * The global --log-level LEVEL (or --log-level=LEVEL), taken out of the arguments wherever it stands, so
+ * each command's own strict parsing never sees it. An unknown level is a usage error.
+ */
+export function takeLogLevel<L extends string>(args: readonly string[], levels: readonly L[]): { level: L | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let level: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (arg === '--log-level') {
+      level = args[++i];
+      if (level === undefined) throw new CliError('--log-level: expected one of ' + levels.join('|'), 2);
+    } else if (arg.startsWith('--log-level=')) level = arg.slice('--log-level='.length);
+    else rest.push(arg);
+  }
+  if (level !== undefined && !(levels as readonly string[]).includes(level)) {
+    throw new CliError(`--log-level: expected one of ${levels.join('|')}, got ${JSON.stringify(level)}`, 2);
+  }
+  return { level: level as L | undefined, rest };
+}
+
 /** --network plus the overrides that make a private or test network reachable. */
 export const NETWORK_OPTIONS = {
   network: { type: 'string', default: 'mainnet' },

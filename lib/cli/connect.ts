@@ -11,6 +11,7 @@ import { HeaderFollower } from '../chain/header-follower.js';
 import { mkdir } from 'node:fs/promises';
 import { createManagerMetrics, type MetricsServer } from '../metrics/index.js';
 import { METRICS_OPTIONS, METRICS_USAGE, metricsAddressFrom, startMetricsEndpoint } from './metrics-endpoint.js';
+import { cliLogger } from './log.js';
 
 export const CONNECT_USAGE = `usage: bsv-wire connect [options]
   --network mainnet|testnet|stn|regtest   (default mainnet)
@@ -25,6 +26,7 @@ export const CONNECT_USAGE = `usage: bsv-wire connect [options]
   --port N                the network's P2P port (for seed answers and bare --peer hosts)
   --json                  one JSON event per line
   --duration SECONDS      stop after this long
+  --log-level LEVEL       JSON log lines on stderr: trace|debug|info|warn|error|fatal|silent (default silent)
 ${METRICS_USAGE}`;
 
 const OPTIONS = {
@@ -153,11 +155,11 @@ export async function runConnect(args: string[]): Promise<number> {
   let follower: HeaderFollower;
   try {
     store = await HeaderStore.open(session.dataDir, session.network);
-    follower = new HeaderFollower({ manager, store });
+    follower = new HeaderFollower({ manager, store, logger: cliLogger() });
   } catch (err) {
     if (!(err instanceof HeaderStoreLockedError)) throw err;
     store = await HeaderStore.open(session.dataDir, session.network, { readOnly: true });
-    follower = new HeaderFollower({ manager, tree: store.tree });
+    follower = new HeaderFollower({ manager, tree: store.tree, logger: cliLogger() });
   }
   const metrics = metricsAddress ? createManagerMetrics(manager).watchHeaderFollower(follower) : undefined;
   const tracker = new ConnectTracker(manager, (e) => reporter.event(e), { tree: store.tree, follower });

@@ -9,6 +9,7 @@ import type { HeaderEntry, Reorg } from '../chain/types.js';
 import { CliError, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parseCommandArgs, parseDurationMs, formatDuration } from './common.js';
 import { createManager, sessionOptionsFrom, watchForNoPeers, type SessionOptions } from './session.js';
 import { peerLabel } from './connect-events.js';
+import { cliLogger } from './log.js';
 
 export const HEADERS_USAGE = `usage: bsv-wire headers --to HEIGHT|tip [--follow] [--out FILE] [options]
        bsv-wire headers --follow [options]
@@ -104,7 +105,7 @@ export async function runHeaders(args: string[]): Promise<number> {
 
   const store = await openStore(session);
   const manager = createManager(session);
-  const follower = new HeaderFollower({ manager, store });
+  const follower = new HeaderFollower({ manager, store, logger: cliLogger() });
   const stop = new StopSignal(timeoutMs);
   let fatal: unknown;
   const fail = (err: unknown): void => {

@@ -1,5 +1,6 @@
 import { runCodec } from './codec.js';
-import { CliError, errorLine } from './common.js';
+import { CliError, errorLine, takeLogLevel } from './common.js';
+import { LOG_LEVELS, setCliLogLevel } from './log.js';
 import { runConnect, CONNECT_USAGE } from './connect.js';
 import { runHeaders, HEADERS_USAGE } from './headers.js';
 import { runBlock, BLOCK_USAGE } from './block.js';
@@ -27,6 +28,7 @@ common options:
   --network mainnet|testnet|stn|regtest   (default mainnet)
   --peer HOST:PORT, --proxy socks5://host:port, --datadir DIR, --dns-server HOST:PORT, --json
   --metrics HOST:PORT   (connect, sync, follow) serve Prometheus/OpenMetrics text at http://HOST:PORT/metrics
+  --log-level trace|debug|info|warn|error|fatal|silent   JSON log lines (pino) on stderr (default silent)
 `;
 
 type Command = (args: string[]) => Promise<number>;
@@ -47,7 +49,15 @@ const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
 
 /** Entry point of the bsv-wire command. Returns the exit code; never throws a stack trace at the user. */
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  let taken: ReturnType<typeof takeLogLevel<(typeof LOG_LEVELS)[number]>>;
+  try {
+    taken = takeLogLevel(argv, LOG_LEVELS);
+  } catch (err) {
+    process.stderr.write(`bsv-wire: ${errorLine(err)}\n`);
+    return 2;
+  }
+  setCliLogLevel(taken.level ?? 'silent');
+  const [command, ...rest] = taken.rest;
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;

@@ -5,6 +5,7 @@ import type { ManagedPeer } from '../manager/index.js';
 import type { Network } from '../networks.js';
 import type { DnsServer } from '../discovery/index.js';
 import type { SocksProxyOptions } from '../transport/index.js';
+import { cliLogger } from './log.js';
 import { CliError, defaultDataDir, emptySeedAnswer, firstAndMore, parseCount, parseHostPort, parseProxyUrl, userAgentPolicyFor, type NetworkChoice } from './common.js';
 
 export interface SessionOptions {
@@ -56,6 +57,7 @@ export function createManager(opts: SessionOptions): Manager {
     proxy: opts.proxy,
     dnsServers: opts.dnsServers,
     discover: opts.outbound > 0,
+    logger: cliLogger(),
     peerOptions: { userAgentPolicy: userAgentPolicyFor(opts.network), ...opts.peerOptions },
   });
 }

@@ -17,6 +17,7 @@ import { peerLabel } from './connect-events.js';
 import { reorgEvent } from './headers.js';
 import { createManagerMetrics, type BsvWireMetrics, type MetricsServer } from '../metrics/index.js';
 import { METRICS_OPTIONS, METRICS_USAGE, metricsAddressFrom, startMetricsEndpoint } from './metrics-endpoint.js';
+import { cliLogger } from './log.js';
 
 export const SYNC_USAGE = `usage: bsv-wire sync --from HEIGHT|--resume [--to HEIGHT] [--json] [options]
   Downloads the blocks of the best chain, in order, each once, from all peers. The data directory holds
@@ -116,7 +117,7 @@ export async function runSync(args: string[]): Promise<number> {
 
   const store = await openStore(session);
   const manager = createManager(session);
-  const headers = new HeaderFollower({ manager, store });
+  const headers = new HeaderFollower({ manager, store, logger: cliLogger() });
   const metrics = metricsAddress ? createManagerMetrics(manager).watchHeaderFollower(headers) : undefined;
   let metricsServer: MetricsServer | undefined;
   const stop = new StopSignal(timeoutMs);
@@ -159,6 +160,7 @@ export async function runSync(args: string[]): Promise<number> {
   try {
     follower = new BlockFollower({
       manager,
+      logger: cliLogger(),
       tree: store.tree,
       headers,
       dir: blocksDir,
@@ -239,8 +241,8 @@ export async function runFollow(args: string[]): Promise<number> {
   // Lines are JSON either way: follow is a stream for a program (--json is accepted for symmetry with sync).
   const store = await openStore(session);
   const manager = createManager(session);
-  const headers = new HeaderFollower({ manager, store });
-  const mempool = new MempoolWatcher({ manager });
+  const headers = new HeaderFollower({ manager, store, logger: cliLogger() });
+  const mempool = new MempoolWatcher({ manager, logger: cliLogger() });
   const metrics = metricsAddress ? createManagerMetrics(manager).watchHeaderFollower(headers).watchMempoolWatcher(mempool) : undefined;
   let metricsServer: MetricsServer | undefined;
   const stop = new StopSignal(durationMs);
@@ -265,6 +267,7 @@ export async function runFollow(args: string[]): Promise<number> {
     }
     follower = new BlockFollower({
       manager,
+      logger: cliLogger(),
       tree: store.tree,
       headers,
       dir: blocksDir,

@@ -3,6 +3,7 @@ import { tcpDialer, type Dialer } from '../transport/index.js';
 import { PeerConnection, type PeerConnectionOptions } from '../peer/connection.js';
 import { PeerError } from '../peer/reasons.js';
 import { DEFAULT_TIMEOUTS } from '../peer/protocol.js';
+import { logHook } from '../logger.js';
 
 export interface ConnectPeerOptions extends Omit<PeerConnectionOptions, 'direction' | 'remote'> {
   readonly host: string;
@@ -17,7 +18,13 @@ export interface ConnectPeerOptions extends Omit<PeerConnectionOptions, 'directi
 export async function connectPeer(opts: ConnectPeerOptions): Promise<PeerConnection> {
   const port = opts.port ?? opts.network.defaultPort;
   const dial = opts.dialer ?? tcpDialer();
-  const stream = await dial(opts.host, port, { timeoutMs: opts.connectTimeoutMs ?? 10_000, signal: opts.signal });
+  let stream;
+  try {
+    stream = await dial(opts.host, port, { timeoutMs: opts.connectTimeoutMs ?? 10_000, signal: opts.signal });
+  } catch (err) {
+    logHook(opts.logger).info('dial failed', () => ({ address: opts.host, port, err: err instanceof Error ? err.message : String(err) }));
+    throw err;
+  }
   const peer = new PeerConnection(stream, { ...opts, direction: 'outbound', remote: { address: opts.host, port } });
   try {
     // The protocol core enforces the handshake timeout with a typed reason; this timer is only a backstop.
@@ -69,6 +76,7 @@ export async function keepConnected(
   const policy = opts.restart ?? DEFAULT_RESTART_POLICY;
   const budget = new RestartBudget(policy);
   const now = (): number => (opts.clock ?? { now: Date.now }).now();
+  const log = logHook(opts.logger);
   for (;;) {
     if (opts.signal?.aborted) return;
     let peer: PeerConnection;
@@ -79,8 +87,19 @@ export async function keepConnected(
         maxTimeout: policy.maxDelayMs,
         signal: opts.signal,
         shouldRetry: (err) => !(err instanceof PeerError) || err.reason.transient,
+        onFailedAttempt: (error) => {
+          log.info('connect attempt failed', () => ({
+            address: opts.host,
+            port: opts.port ?? opts.network.defaultPort,
+            attempt: error.attemptNumber,
+            retriesLeft: error.retriesLeft,
+            reason: error instanceof PeerError ? error.reason.code : undefined,
+            err: error.message,
+          }));
+        },
       });
-    } catch {
+    } catch (err) {
+      if (!opts.signal?.aborted) log.warn('gave up connecting', () => ({ address: opts.host, port: opts.port ?? opts.network.defaultPort, err: err instanceof Error ? err.message : String(err) }));
       return;
     }
     opts.onPeer(peer);
@@ -88,6 +107,11 @@ export async function keepConnected(
       if (peer.closeReason) resolve(peer.closeReason);
       else peer.once('close', resolve);
     });
-    if (!reason.transient || reason.code === 'local' || !budget.take(now())) return;
+    if (!reason.transient || reason.code === 'local') return;
+    if (!budget.take(now())) {
+      log.warn('restart budget spent', () => ({ address: opts.host, port: opts.port ?? opts.network.defaultPort, reason: reason.code, maxRestarts: policy.maxRestarts, windowMs: policy.windowMs }));
+      return;
+    }
+    log.info('reconnecting', () => ({ address: opts.host, port: opts.port ?? opts.network.defaultPort, reason: reason.code }));
   }
 }

@@ -16,6 +16,7 @@ import { systemClock, type Clock } from '../peer/clock.js';
 import { PeerError, type CloseReason } from '../peer/reasons.js';
 import { DEFAULT_TIMEOUTS } from '../peer/protocol.js';
 import { assertSendableUserAgent } from '../peer/user-agent.js';
+import { LogHook, logHook } from '../logger.js';
 import { ConnectionSlots, type SlotCounts, type SlotHandle, type SlotKind } from './slots.js';
 import { decideEviction } from './eviction.js';
 import { AddrRateLimiter } from './addr-rate.js';
@@ -80,10 +81,12 @@ export class Manager extends EventEmitter<ManagerEvents> {
   private readonly closingSlots = new Set<SlotHandle>();
   private maintainQueued = false;
   private discovering: Promise<void> | undefined;
+  private readonly log: LogHook;
 
   constructor(options: ManagerOptions) {
     super();
     this.options = options;
+    this.log = logHook(options.logger);
     this.network = options.network;
     this.clock = options.clock ?? systemClock;
     const outbound = options.outbound ?? DEFAULT_OUTBOUND_TARGET;
@@ -133,7 +136,10 @@ export class Manager extends EventEmitter<ManagerEvents> {
         this.storeValue = await PeerStore.open({ dataDir: this.options.dataDir, netgroup: this.options.netgroup, now: () => this.clock.now() });
         this.ownsStore = true;
       }
-      this.storeValue.on('warning', (w) => this.safeEmit('warning', { code: `store-${w.code}`, message: w.message, error: w.error }));
+      this.storeValue.on('warning', (w) => {
+        this.log.error('peer store warning', () => ({ code: w.code, detail: w.message, err: w.error }));
+        this.safeEmit('warning', { code: `store-${w.code}`, message: w.message, error: w.error });
+      });
     }
     if (this.ownsStore) this.storeValue.start();
     this.running = true;
@@ -146,6 +152,14 @@ export class Manager extends EventEmitter<ManagerEvents> {
         throw err;
       }
     }
+    this.log.info('manager started', () => ({
+      network: this.network.name,
+      outbound: this.slots.limit('outbound'),
+      inbound: this.slots.limit('inbound'),
+      manual: this.options.peers?.length ?? 0,
+      listen: this.listener ? `${this.listener.address.host}:${this.listener.address.port}` : undefined,
+      knownAddresses: this.store.size,
+    }));
     for (const target of this.options.peers ?? []) this.addManualPeer(target);
 
     const discover = this.options.discover ?? this.slots.limit('outbound') > 0;
@@ -181,6 +195,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
       await Promise.all(this.peers.map((p) => p.close('local', 'manager stopped')));
       if (this.ownsStore) await this.store.stop();
       else await this.store.flush();
+      this.log.info('manager stopped', () => ({ network: this.network.name }));
     })();
     return this.stopping;
   }
@@ -202,6 +217,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
   /** Ban an IP or subnet, persist it, and close connected peers inside it. */
   ban(target: string, options: { readonly reason?: string; readonly durationMs?: number } = {}): BanEntry {
     const entry = this.store.ban(target, options);
+    this.log.warn('ban', () => ({ address: target, reason: entry.reason, subnet: entry.subnet, until: new Date(entry.expiresAt).toISOString() }));
     for (const peer of this.peers) {
       if (!this.store.isBanned(peer.remoteAddress)) continue;
       // Told like a ban the peer earned on the wire (the chain followers ban through here).
@@ -288,6 +304,14 @@ export class Manager extends EventEmitter<ManagerEvents> {
       if (peer && !peer.closeReason) await peer.close('local', 'handshake did not complete');
       if (this.running) {
         const transient = this.noteFailure(host, port, err);
+        this.log.info('dial failed', () => ({
+          address: host,
+          port,
+          type,
+          transient,
+          reason: err instanceof PeerError ? err.reason.code : undefined,
+          err: err instanceof Error ? err.message : String(err),
+        }));
         this.safeEmit('dial:failed', { host, port, type, error: err, transient });
       }
       throw err;
@@ -322,7 +346,9 @@ export class Manager extends EventEmitter<ManagerEvents> {
       });
       // A peer that keeps dropping us right away is redialed ever more slowly.
       quickCloses = this.clock.now() - openedAt < 10_000 ? quickCloses + 1 : 0;
-      await sleep(manualReconnectDelay(quickCloses, backoff), signal);
+      const delayMs = manualReconnectDelay(quickCloses, backoff);
+      if (this.running) this.log.info('reconnect scheduled', () => ({ address: target.host, port: target.port, quickCloses, delayMs }));
+      await sleep(delayMs, signal);
     }
   }
 
@@ -339,7 +365,9 @@ export class Manager extends EventEmitter<ManagerEvents> {
         }
       }
       if (!this.running) return undefined;
-      await sleep(manualRedialDelay(failures, backoff), signal);
+      const delayMs = manualRedialDelay(failures, backoff);
+      this.log.info('redial scheduled', () => ({ address: target.host, port: target.port, failures: failures + 1, delayMs }));
+      await sleep(delayMs, signal);
     }
   }
 
@@ -390,9 +418,17 @@ export class Manager extends EventEmitter<ManagerEvents> {
         added += this.store.add(fromSeed.map((p) => ({ host: p.address, port: p.port, lastSeen: now })), seed).added;
       }
       const empty = result.resolutions.filter((r) => r.resolution.addresses.length === 0).map((r) => ({ seed: r.seed, rcode: r.resolution.rcode }));
+      this.log.info('discovery', () => ({
+        method: 'dns',
+        seeds: result.resolutions.map((r) => ({ seed: r.seed, count: r.resolution.addresses.length, rcode: r.resolution.rcode })),
+        found: result.peers.length,
+        added,
+        failures: result.failures.map((f) => `${f.seed}: ${f.error.message}`),
+      }));
       this.safeEmit('discovery', { method: 'dns', found: result.peers.length, added, failures: result.failures.map((f) => `${f.seed}: ${f.error.message}`), empty });
     } catch (err) {
       if (!this.running) return;
+      this.log.warn('discovery failed', () => ({ method: 'dns', err: err instanceof Error ? err.message : String(err) }));
       this.safeEmit('discovery', { method: 'dns', found: 0, added: 0, failures: [String(err instanceof Error ? err.message : err)], empty: [] });
     }
   }
@@ -413,6 +449,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
         failure = `${target.host}: ${err instanceof Error ? err.message : String(err)}`;
       }
       if (!this.running) return;
+      this.log.info('discovery', () => ({ method: 'address-fetch', seed: target.host, found, added: this.store.size - before, failures: failure ? [failure] : [] }));
       this.safeEmit('discovery', { method: 'address-fetch', seed: target.host, found, added: this.store.size - before, failures: failure ? [failure] : [] });
     }
   }
@@ -463,6 +500,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
       // A bad peer option (e.g. user agent) throws in the constructor: never leak the slot.
       slot?.release();
       socket.destroy();
+      this.log.error('inbound connection failed', () => ({ address: host, err }));
       this.safeEmit('warning', { code: 'inbound-failed', message: String(err), error: err });
     }
   }
@@ -476,6 +514,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
     );
     if (!decision.victim) return false;
     const victim = decision.victim.peer;
+    this.log.info('peer evicted', () => ({ peer: victim.id, address: victim.remoteAddress, port: victim.remotePort, netgroup: victim.netgroup, protectedPeers: decision.protectedBy.size }));
     this.safeEmit('peer:evict', { victim, protectedBy: decision.protectedBy });
     void victim.close('local', 'evicted: inbound slots full');
     // close() emits 'close' synchronously, which released the slot; make sure regardless.
@@ -527,7 +566,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
     };
     const peer = new ManagedPeer(
       stream,
-      { ...this.options.peerOptions, network: this.network, direction, remote, clock: this.clock, admit },
+      { logger: this.options.logger, ...this.options.peerOptions, network: this.network, direction, remote, clock: this.clock, admit },
       { type, netgroup, connectedAt: this.clock.now(), forward: (p, event, args) => this.forward(p, event, args) },
     );
     // The Manager's own handling of the peer's events runs in forward(), which every ManagedPeer event
@@ -647,8 +686,12 @@ export class Manager extends EventEmitter<ManagerEvents> {
     const host = canonicalIp(peer.remoteAddress);
     if (!host) return;
     const entry = this.store.ban(host, { reason });
+    this.log.warn('address banned', () => ({ peer: peer.id, address: host, reason: entry.reason, score: peer.stats().misbehaviorScore, until: new Date(entry.expiresAt).toISOString() }));
     this.safeEmit('peer:ban', peer, entry);
-    void this.store.flush().catch((err: unknown) => this.safeEmit('warning', { code: 'flush-failed', message: String(err), error: err }));
+    void this.store.flush().catch((err: unknown) => {
+      this.log.error('peer store flush failed', () => ({ err }));
+      this.safeEmit('warning', { code: 'flush-failed', message: String(err), error: err });
+    });
   }
 
   private forward(peer: ManagedPeer, event: keyof PeerEvents, args: readonly unknown[]): void {
@@ -691,6 +734,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
     try {
       (this.emit as (e: E, ...a: Parameters<ManagerEvents[E]>) => boolean)(event, ...args);
     } catch (err) {
+      this.log.error('listener error', () => ({ event, err }));
       if (event === 'warning') return;
       this.safeEmit('warning', { code: 'listener-error', message: `a ${String(event)} listener threw`, error: err });
     }

@@ -5,6 +5,7 @@ import type { DnsServer } from '../discovery/index.js';
 import type { Dialer, ListenerAddress, SocksProxyOptions } from '../transport/index.js';
 import type { PeerConnectionOptions, PeerEvents } from '../peer/connection.js';
 import type { Clock } from '../peer/clock.js';
+import type { Logger } from '../logger.js';
 import type { CloseReason } from '../peer/reasons.js';
 import type { SlotCounts, SlotKind, SlotLimits } from './slots.js';
 import type { EvictionOptions } from './eviction.js';
@@ -73,7 +74,12 @@ export interface ManagerOptions {
   readonly eviction?: Partial<EvictionOptions>;
   readonly addrRate?: AddrRateOptions;
   /** Limits for manual, feeler and addr-fetch slots (outbound and inbound come from the options above). */
-  readonly slotLimits?: Partial<Pick<SlotLimits, 'manual' | 'feeler' | 'addr-fetch'>>;
+  readonly slotLimits?: Partial<Pick<SlotLimits, 'manual' | 'feeler' | 'addr-fetch'>>;  /**
+   * Where lifecycle records go: dials, backoff, discovery, evictions, bans, warnings; and, with the
+   * peer id as `peer`, each peer's handshake, misbehaviour, ban and close (unless peerOptions has its
+   * own logger). Default: nothing is logged.
+   */
+  readonly logger?: Logger;
 }
 
 /** Targets that can change while running. */

@@ -34,7 +34,8 @@ import { TxReceiver, type TxEndEvent, type TxPieceEvent, type TxStartEvent } fro
 import { resolveHugeTxThreshold } from '../block/tx-stream.js';
 import type { PeerState } from './state.js';
 import { DEFAULT_UA_POLICY, assertSendableUserAgent, type UserAgentPolicy } from './user-agent.js';
-import { BAN_THRESHOLD } from './misbehavior.js';
+import { BAN_THRESHOLD, MISBEHAVIOR_POINTS } from './misbehavior.js';
+import { LogHook, logHook, hexFlags, type Logger } from '../logger.js';
 import type { MisbehaviorKind } from './misbehavior.js';
 import { PeerStats, type PeerStatsSnapshot } from './stats.js';
 import { isHeadersReply } from './headers-reply.js';
@@ -141,6 +142,11 @@ export interface PeerConnectionOptions {
    */
   readonly hugeTxThreshold?: number;
   readonly id?: string;
+  /**
+   * Where lifecycle records go (handshake, misbehaviour, ban, close, listener errors), each with the
+   * peer id bound as `peer`. Default: nothing is logged.
+   */
+  readonly logger?: Logger;
 }
 
 type BufferOptions = Pick<PeerConnectionOptions, 'maxUnflushedBytes' | 'sendHighWaterMark' | 'preHandshakeMaxPayload'>;
@@ -204,6 +210,11 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   private readonly servedTxs = new Map<string, Buffer>();
   /** Our own request waiters, apart from app listeners: an app listener that throws cannot starve them. */
   private readonly replyWaiters = new EventEmitter<PeerEvents>();
+  private readonly log: LogHook;
+  private readonly clock: Clock;
+  private readonly openedAt: number;
+  /** Clock time the handshake completed (undefined until then). */
+  private readyAt: number | undefined;
 
   constructor(
     private readonly stream: Duplex,
@@ -219,6 +230,9 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     assertSendableUserAgent(userAgent);
     const buffers = resolveBufferOptions(opts);
     const clock = opts.clock ?? systemClock;
+    this.clock = clock;
+    this.openedAt = clock.now();
+    this.log = logHook(opts.logger, opts.logger ? { peer: this.id } : undefined);
     const maxRecvPayloadLength = opts.maxRecvPayloadLength ?? DEFAULT_MAX_PROTOCOL_RECV_PAYLOAD_LENGTH;
     const local: LocalVersion = {
       protocolVersion: opts.protocolVersion ?? opts.network.protocolVersion,
@@ -717,6 +731,19 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
           this.safeEmit('state', { from: o.from, to: o.to });
           break;
         case 'ready':
+          this.readyAt = this.clock.now();
+          this.log.info('handshake done', () => ({
+            address: this.remoteAddress,
+            port: this.remotePort,
+            direction: this.direction,
+            version: o.version.version,
+            userAgent: o.version.userAgent,
+            services: hexFlags(o.version.services),
+            startHeight: o.version.startHeight,
+            relay: o.version.relay,
+            handshakeMs: this.readyAt! - this.openedAt,
+            rttMs: this.rtt.lastMs,
+          }));
           this.safeEmit('ready', o.version);
           break;
         case 'message':
@@ -728,9 +755,11 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
         case 'pong':
           break;
         case 'misbehavior':
+          this.log.warn('misbehavior', () => ({ kind: o.kind, points: MISBEHAVIOR_POINTS[o.kind], score: o.score, address: this.remoteAddress }));
           this.safeEmit('misbehavior', { kind: o.kind, score: o.score });
           break;
         case 'ban':
+          this.log.warn('ban', () => ({ reason: o.reason, score: o.score, address: this.remoteAddress, port: this.remotePort, direction: this.direction }));
           this.safeEmit('ban', { reason: o.reason, score: o.score });
           break;
         case 'close':
@@ -754,7 +783,30 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     this.stream.end(() => this.stream.destroy());
     const backstop = setTimeout(() => this.stream.destroy(), 2000).unref();
     this.stream.once('close', () => clearTimeout(backstop));
+    this.logClose(reason);
     this.safeEmit('close', reason);
+  }
+
+  private logClose(reason: CloseReason): void {
+    if (this.readyAt === undefined) {
+      this.log.warn('handshake failed', () => ({ reason: reason.code, detail: reason.message, address: this.remoteAddress, port: this.remotePort, direction: this.direction }));
+    }
+    this.log.info('peer closed', () => {
+      const s = this.stats();
+      return {
+        reason: reason.code,
+        detail: reason.message,
+        transient: reason.transient,
+        address: this.remoteAddress,
+        port: this.remotePort,
+        direction: this.direction,
+        bytesIn: s.bytesReceived,
+        bytesOut: s.bytesSent,
+        durationMs: this.clock.now() - s.connectedAt,
+        score: s.misbehaviorScore,
+        rttMinMs: s.rtt.minMs,
+      };
+    });
   }
 
   private safeEmit<E extends keyof PeerEvents>(event: E, ...args: Parameters<PeerEvents[E]>): void {
@@ -763,6 +815,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     try {
       (this.emit as (e: E, ...a: Parameters<PeerEvents[E]>) => boolean)(event, ...args);
     } catch (err) {
+      this.log.error('listener error', () => ({ event, err }));
       if (event === 'listenerError') return;
       try {
         this.emit('listenerError', err);

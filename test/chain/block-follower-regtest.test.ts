@@ -19,6 +19,8 @@ import { LockingScript, P2PKH, PrivateKey, Transaction } from '@bsv/sdk';
 import { waitUntil } from '../manager/fixtures/peers.js';
 import { listen, type Listener } from '../../lib/transport/index.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
+import type { Logger } from '../../lib/logger.js';
 
 /** The mining key (private bytes all 0x01): REGTEST_MINING_ADDRESS's. */
 const MINER = PrivateKey.fromHex('01'.repeat(32));
@@ -63,7 +65,7 @@ async function collect(block: DeliveredBlock): Promise<Seen> {
   return { height: block.height, hash: toDisplayHex(block.hash), txids };
 }
 
-function setup(peers: string[], dir: string, onBlock: (b: DeliveredBlock) => Promise<void>, onDisconnected?: (b: { height: number; hash: Buffer }) => void) {
+function setup(peers: string[], dir: string, onBlock: (b: DeliveredBlock) => Promise<void>, onDisconnected?: (b: { height: number; hash: Buffer }) => void, logger?: Logger) {
   const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
   const manager = new Manager({
     network: regtest,
@@ -74,7 +76,7 @@ function setup(peers: string[], dir: string, onBlock: (b: DeliveredBlock) => Pro
     peerOptions: { userAgentPolicy: ACCEPT_ANY_UA },
   });
   const headers = new HeaderFollower({ manager, tree });
-  const blocks = new BlockFollower({ manager, tree, headers, dir, onBlock, onBlockDisconnected: onDisconnected });
+  const blocks = new BlockFollower({ manager, tree, headers, dir, onBlock, onBlockDisconnected: onDisconnected, logger });
   return { tree, manager, headers, blocks };
 }
 
@@ -214,9 +216,10 @@ t.test('a silent block peer on loopback: its blocks are asked of the real node w
     silentPeers.push(peer);
   });
   const seen: number[] = [];
+  const logger = recordingLogger();
   parts = setup([`127.0.0.1:${node.p2pPort}`], dir, async (b) => {
     seen.push(b.height);
-  });
+  }, undefined, logger);
   const moved: number[] = [];
   const drops: string[] = [];
   parts.blocks.on('rerequest', (r) => {
@@ -237,6 +240,11 @@ t.test('a silent block peer on loopback: its blocks are asked of the real node w
   t.equal(moved.length, askedAt.size, 'each of them was re-requested from the node');
   t.ok(Math.max(...moved) <= 10_000, `re-requested ${Math.min(...moved)}–${Math.max(...moved)} ms after the silent peer got its getdata`);
   t.same(drops, ['block-stall'], 'the silent peer, and only it, was dropped');
+  const stallRecords = logger.find('block re-requested').filter((r) => r.fields.reason === 'block-stall');
+  t.equal(stallRecords.length, moved.length, 'a warn record per stalled block re-requested');
+  t.ok(stallRecords.every((r) => r.level === 'warn' && askedAt.has(r.fields.hash as string) && typeof r.fields.to === 'string'), 'each names the block (display hex) and the peer it moved to');
+  t.equal(logger.find('peer dropped').length, 1, 'one drop record');
+  t.match(logger.find('peer dropped')[0], { level: 'warn', fields: { reason: 'block-stall', address: '127.0.0.1' } });
   t.same(seen, Array.from({ length: BLOCKS + 1 }, (_, i) => i), 'every block once, in order');
 });
 

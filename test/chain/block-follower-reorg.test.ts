@@ -13,6 +13,8 @@ import type { HeaderEntry } from '../../lib/chain/types.js';
 import type { Manager } from '../../lib/manager/index.js';
 import { blockHash, type BlockHeader } from '../../lib/messages/block-header.js';
 import type { Message } from '../../lib/messages/index.js';
+import { toDisplayHex } from '../../lib/hash.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
 
 interface TestBlock {
   readonly entry: HeaderEntry;
@@ -117,8 +119,10 @@ t.test('a single peer reorgs; the new branch arrives tip first, two blocks in on
     const b = byHash.get(hash.toString('hex'))!;
     return b === a3 ? 'a3' : b === a4 ? 'a4' : b === b3 ? 'b3' : b === b4 ? 'b4' : b === b5 ? 'b5' : `s${b.entry.height}`;
   };
+  const logger = recordingLogger();
   const follower = new BlockFollower({
     manager: manager as unknown as Manager,
+    logger,
     tree: chain,
     headers,
     dir,
@@ -171,4 +175,12 @@ t.test('a single peer reorgs; the new branch arrives tip first, two blocks in on
   );
   t.match(follower.cursor, { height: 5, hash: b5.entry.hash }, 'the cursor is at the new tip');
   t.same(errors, [], 'no error or listener error');
+  // The log tells the same story: started below height 3, two disconnects tip first, each cursor move.
+  t.match(logger.find('block follower started')[0]?.fields, { cursor: 2 });
+  t.same(
+    logger.find('block disconnected').map((r) => r.fields),
+    [{ height: 4, hash: toDisplayHex(a4.entry.hash) }, { height: 3, hash: toDisplayHex(a3.entry.hash) }],
+  );
+  t.same(logger.find('cursor saved').map((r) => r.fields.height), [3, 4, 3, 2, 3, 4, 5]);
+  t.ok(logger.find('cursor saved').every((r) => r.level === 'debug'), 'cursor saves at debug');
 });

@@ -14,6 +14,7 @@ import { waitUntil } from '../manager/fixtures/peers.js';
 import type { Listener } from '../../lib/transport/index.js';
 import { acceptPeers } from '../../lib/connect/index.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
 
 const COMMON = 5;
 const BRANCH_A = 20;
@@ -72,7 +73,8 @@ t.test('two bcash nodes mine separate branches (20 and 25 past a common ancestor
   // The follower watches A.
   const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
   manager = managerOf(a.p2pPort);
-  follower = new HeaderFollower({ manager, tree });
+  const logger = recordingLogger();
+  follower = new HeaderFollower({ manager, tree, logger });
   const reorgs: Reorg[] = [];
   const order: string[] = [];
   const drops: string[] = [];
@@ -116,6 +118,14 @@ t.test('two bcash nodes mine separate branches (20 and 25 past a common ancestor
   t.equal(tree.best.height, COMMON + BRANCH_B);
   t.same(drops, [], 'no real node was dropped');
   t.same(scores, [], 'no real node was scored');
+  t.same(logger.find('reorg').map((r) => r.fields), [
+    {
+      depth: BRANCH_A,
+      forkHeight: COMMON,
+      oldTip: { height: COMMON + BRANCH_A, hash: branchA.at(-1) },
+      newTip: { height: COMMON + BRANCH_B, hash: branchB.at(-1) },
+    },
+  ], 'one reorg record: its depth, the old and the new tip');
   t.comment(
     `reorg: fork ${reorg.fork.height} ${toDisplayHex(reorg.fork.hash)}; disconnected ${reorg.disconnected.length} ` +
       `(${reorg.disconnected[0]!.height}..${reorg.disconnected.at(-1)!.height}); connected ${reorg.connected.length} ` +

@@ -27,6 +27,7 @@ import { merkleProofTxid } from '../../lib/messages/merkle-proof.js';
 import type { RegtestNode } from '../helpers/regtest.js';
 import { spend, startWalletNodes } from '../helpers/regtest-wallet.js';
 import { waitUntil } from '../manager/fixtures/peers.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const started = Date.now();
@@ -80,8 +81,9 @@ t.test('mempool, broadcast and proofs against three bcash nodes', { timeout: 240
   });
   managers.push(manager);
   const follower = new HeaderFollower({ manager, tree });
-  const watcher = new MempoolWatcher({ manager });
-  const broadcaster = new Broadcaster({ manager });
+  const logger = recordingLogger();
+  const watcher = new MempoolWatcher({ manager, logger });
+  const broadcaster = new Broadcaster({ manager, logger });
   stoppers.push(() => follower.stop(), () => watcher.stop(), () => broadcaster.stop());
   const events: MempoolTxEvent[] = [];
   const mined: Buffer[] = [];
@@ -138,6 +140,11 @@ t.test('mempool, broadcast and proofs against three bcash nodes', { timeout: 240
   const delay = lateEvent.receivedAt - hostileAsked[0]!;
   t.ok(delay >= 4900 && delay <= 6500, `delivered ${delay} ms after the hostile peer was asked (deadline 5 s, 250 ms tick)`);
   t.comment(`re-ask delivered ${delay} ms after the first ask`);
+  t.same(
+    logger.find('tx fetched after re-ask').map((r) => r.fields),
+    [{ txid: toDisplayHex(lateId), peer: lateEvent.peer?.id, firstAnnouncer: hostileId, attempts: 2, waitedMs: lateEvent.receivedAt - lateEvent.announcedAt }],
+    'one log record, for the one tx that needed a re-ask',
+  );
 
   // 3. Broadcast to the three nodes (the hostile peer gone): announced to one, echoed by the two others, then mined.
   await listener.close({ destroyConnections: true });
@@ -158,12 +165,16 @@ t.test('mempool, broadcast and proofs against three bcash nodes', { timeout: 240
   t.equal(done.status, 'mined');
   t.equal(toDisplayHex(done.minedIn!), blockHashHex);
   t.comment(`mined seen ${done.settledAt! - result.startedAt} ms after the broadcast started`);
+  const ownHex = own.id('hex') as string;
+  t.match(logger.find('broadcast started')[0]?.fields, { txid: ownHex, peers: 3 });
+  t.match(logger.find('broadcast propagated')[0]?.fields, { txid: ownHex, status: 'propagated', echoes: 2, peers: 3 });
+  t.match(logger.find('broadcast settled')[0], { level: 'info', fields: { txid: ownHex, status: 'mined', minedIn: blockHashHex } });
   await waitUntil(() => mined.length >= sent.length + 1, 10_000, 'the watcher to report mempool txs as mined');
   t.ok(mined.some((x) => x.equals(lateId)), 'the watcher reports its txs as mined');
 
   // 4. SPV proof of our tx in that block, from bcash (no NODE_BLOOM: the whole-block fallback).
   await waitUntil(() => toDisplayHex(tree.best.hash) === blockHashHex, 20_000, 'the header of the new block');
-  const prover = new SpvProver({ manager, headers: tree });
+  const prover = new SpvProver({ manager, headers: tree, logger });
   const blockHash = fromDisplayHex(blockHashHex!);
   const ownId = fromDisplayHex(own.id('hex') as string);
   const proof = await prover.prove(ownId, blockHash);
@@ -178,4 +189,6 @@ t.test('mempool, broadcast and proofs against three bcash nodes', { timeout: 240
   t.throws(() => verifyMerkleProof(tampered, tree), { code: 'root-mismatch' }, 'a tampered proof fails');
   await t.rejects(prover.prove(fromDisplayHex('ab'.repeat(32)), blockHash), SpvError, 'a txid not in the block: no proof');
   t.same(errors, [], 'no listener errors');
+  t.match(logger.find('proof found')[0]?.fields, { txid: own.id('hex') as string, block: blockHashHex, source: 'block', height: 102 });
+  t.same(logger.records.filter((r) => r.level === 'error'), [], 'no error records');
 });

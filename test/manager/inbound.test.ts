@@ -14,6 +14,7 @@ import { rawTransaction } from '../../lib/messages/transaction.js';
 import type { Message, MessageOf } from '../../lib/messages/index.js';
 import { GENESIS_COINBASE_HEX } from '../messages/data-fixtures.js';
 import { connectFrom, waitUntil } from './fixtures/peers.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
 
 const network = defineNetwork({ name: 'manager-inbound', magic: 'a1b2c3d4', defaultPort: 18999 });
 const groupOf: Record<string, string> = {
@@ -37,7 +38,8 @@ function baseOptions(extra: Partial<ConstructorParameters<typeof Manager>[0]> = 
 t.test('inbound full: protected peers survive, the youngest of the most crowded netgroup is evicted, a new peer gets in', async (t) => {
   // Ping protection is off here: loopback pings are all ~0 ms, so which peer is "fastest" would be chance.
   // The ping round is covered by the pure eviction tests.
-  const manager = new Manager(baseOptions({ inbound: 8, eviction: { protectByNetgroup: 2, protectByPing: 0, protectByTx: 1, protectByBlock: 1, protectLongestFraction: 0.5 } }));
+  const logger = recordingLogger();
+  const manager = new Manager(baseOptions({ inbound: 8, logger, eviction: { protectByNetgroup: 2, protectByPing: 0, protectByTx: 1, protectByBlock: 1, protectLongestFraction: 0.5 } }));
   const clients = new Map<string, PeerConnection>();
   t.teardown(async () => {
     await manager.stop();
@@ -77,6 +79,7 @@ t.test('inbound full: protected peers survive, the youngest of the most crowded 
   t.equal(ev.victim.remoteAddress, '127.0.0.13', 'the youngest peer of the crowded netgroup A');
   t.equal(reasons['127.0.0.11'], 'tx', 'the transaction relayer was protected');
   t.ok(reasons['127.0.0.10'], '.10, the oldest, was protected');
+  t.same(logger.find('peer evicted').map((r) => r.fields), [{ peer: ev.victim.id, address: '127.0.0.13', port: ev.victim.remotePort, netgroup: 'A', protectedPeers: ev.protectedBy.size }], 'the eviction record');
   await waitUntil(() => clients.get('127.0.0.13')!.closeReason !== undefined, 5000, 'victim closed');
   for (const host of order.filter((h) => h !== '127.0.0.13')) t.equal(clients.get(host)!.closeReason, undefined, `${host} still connected`);
   t.equal(manager.stats().slots.inbound, 8, 'still at the limit, never above');

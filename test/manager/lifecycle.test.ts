@@ -5,6 +5,7 @@ import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { PeerStore } from '../../lib/peerstore/index.js';
 import type { CloseReason } from '../../lib/peer/reasons.js';
 import { octetNetgroup, startTestPeer, startTestPeersOnOnePort, waitUntil } from './fixtures/peers.js';
+import { recordingLogger } from '../helpers/recording-logger.js';
 
 const network = defineNetwork({ name: 'manager-lifecycle', magic: 'c1c2c3c4', defaultPort: 18998 });
 const common = { network, discover: false, feelerIntervalMs: 0, peerOptions: { userAgentPolicy: ACCEPT_ANY_UA } } as const;
@@ -137,7 +138,8 @@ t.test('failing DNS seeds are reported and the Manager carries on', async (t) =>
   const { TestDnsServer } = await import('../helpers/dns-server.js');
   const dns = await TestDnsServer.start({ zone: { 'seed.fail.test': { mode: 'servfail' } } });
   const net2 = defineNetwork({ name: 'manager-dnsfail', magic: 'c5c6c7c8', defaultPort: 18996, dnsSeeds: ['seed.fail.test'] });
-  const manager = new Manager({ network: net2, dnsServers: [dns.address], dnsRetries: 0, dnsTimeoutMs: 2000, feelerIntervalMs: 0 });
+  const logger = recordingLogger();
+  const manager = new Manager({ network: net2, dnsServers: [dns.address], dnsRetries: 0, dnsTimeoutMs: 2000, feelerIntervalMs: 0, logger });
   t.teardown(async () => {
     await manager.stop();
     await dns.close();
@@ -149,4 +151,7 @@ t.test('failing DNS seeds are reported and the Manager carries on', async (t) =>
   t.equal(events[0]!.found, 0);
   t.match(events[0]!.failures[0], /SERVFAIL|seed\.fail\.test/);
   t.equal(manager.stats().slots.outbound, 0, 'nothing to dial');
+  // Every seed failed: discoverSeeds threw, and that is a warning.
+  t.match(logger.find('discovery failed'), [{ level: 'warn', fields: { method: 'dns', err: /SERVFAIL|seed\.fail\.test/ } }], 'the discovery record, with the failure');
+  t.equal(logger.find('discovery failed').length, 1);
 });
