@@ -39,6 +39,7 @@ import type { MisbehaviorKind } from './misbehavior.js';
 import { PeerStats, type PeerStatsSnapshot } from './stats.js';
 import { isHeadersReply } from './headers-reply.js';
 import { defaultFrameBudget, type FrameBudget, type FrameBudgetHolder } from './frame-budget.js';
+import type { WireTap } from './wire-tap.js';
 
 export const DEFAULT_USER_AGENT = '/bsv-wire:0.1.0/';
 export const DEFAULT_MAX_UNFLUSHED_BYTES = 32 * 1024 * 1024;
@@ -141,6 +142,8 @@ export interface PeerConnectionOptions {
    */
   readonly hugeTxThreshold?: number;
   readonly id?: string;
+  /** Raw bytes both ways as they pass the socket (wire capture); nothing is done for it when absent. */
+  readonly wireTap?: WireTap;
 }
 
 type BufferOptions = Pick<PeerConnectionOptions, 'maxUnflushedBytes' | 'sendHighWaterMark' | 'preHandshakeMaxPayload'>;
@@ -204,6 +207,9 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   private readonly servedTxs = new Map<string, Buffer>();
   /** Our own request waiters, apart from app listeners: an app listener that throws cannot starve them. */
   private readonly replyWaiters = new EventEmitter<PeerEvents>();
+  private wireTap: WireTap | undefined;
+  /** The reason of the ban this connection asked for, if any (told to the wire tap at close). */
+  private banReason: string | undefined;
 
   constructor(
     private readonly stream: Duplex,
@@ -260,6 +266,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     this.sendHighWaterMark = buffers.sendHighWaterMark;
     this.onBlockTransaction = opts.onBlockTransaction;
     this.onHugeTxPiece = opts.onHugeTxPiece;
+    this.wireTap = opts.wireTap;
 
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('end', () => this.apply(this.protocol.close('remote-closed', 'peer closed the connection')));
@@ -437,6 +444,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   /** False when the stream wants a 'drain' before more (or is gone). */
   private writeOut(data: Buffer): boolean {
     if (this.stream.destroyed || this.stream.writableEnded) return false;
+    if (this.wireTap) this.tap('sent', data);
     this.writesInFlight++;
     return this.stream.write(data, () => {
       this.writesInFlight--;
@@ -446,6 +454,16 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
         this.updateReading();
       }
     });
+  }
+
+  /** Hands bytes to the wire tap; a tap that throws is taken off rather than let into the connection. */
+  private tap(way: 'received' | 'sent', bytes: Buffer): void {
+    try {
+      this.wireTap![way](bytes);
+    } catch (err) {
+      this.wireTap = undefined;
+      this.safeEmit('listenerError', err);
+    }
   }
 
   /** Read while nothing holds us back: neither a send backlog nor a pending block handler. */
@@ -529,6 +547,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.stats_.received(chunk.length);
+    if (this.wireTap) this.tap('received', chunk);
     try {
       // Event by event, so a verack is applied before the next header meets the handshake rule.
       this.decoder.push(chunk, (ev) => this.onFrameEvent(ev));
@@ -731,6 +750,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
           this.safeEmit('misbehavior', { kind: o.kind, score: o.score });
           break;
         case 'ban':
+          this.banReason = o.reason;
           this.safeEmit('ban', { reason: o.reason, score: o.score });
           break;
         case 'close':
@@ -754,6 +774,13 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     this.stream.end(() => this.stream.destroy());
     const backstop = setTimeout(() => this.stream.destroy(), 2000).unref();
     this.stream.once('close', () => clearTimeout(backstop));
+    const tap = this.wireTap;
+    this.wireTap = undefined;
+    try {
+      tap?.closed?.(reason, this.banReason);
+    } catch (err) {
+      this.safeEmit('listenerError', err);
+    }
     this.safeEmit('close', reason);
   }
 
