@@ -34,6 +34,8 @@ export const DEFAULT_CAPTURE_KEEP_FILES = 4;
 export const DEFAULT_CAPTURE_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
 /** Queued pieces are written in batches of up to this many bytes (one writev). */
 const WRITE_BATCH_BYTES = 1024 * 1024;
+/** ... and of at most this many buffers (the usual IOV_MAX). */
+const WRITE_BATCH_BUFFERS = 1024;
 
 export interface CaptureWriterOptions {
   /** The capture directory; a folder per peer is made inside it. */
@@ -117,43 +119,42 @@ class DirectionSink {
     try {
       await this.gate;
       while (this.queue.length > 0) {
-        const first = this.queue[0]!;
-        if (first.kind === 'record') {
-          this.queue.shift();
-          this.queued -= RECORD_HEADER_SIZE;
-          await this.openFiles();
-          if (this.datBytes > 0 && this.datBytes + RECORD_HEADER_SIZE + first.length > this.opts.maxFileBytes) await this.rotate();
-          await this.wire!.write(first.wire);
-          await this.writeDat([first.header]);
-          continue;
-        }
-        const batch: Buffer[] = [];
-        let size = 0;
-        while (this.queue.length > 0 && this.queue[0]!.kind === 'data' && size < WRITE_BATCH_BYTES) {
-          const op = this.queue.shift() as { bytes: Buffer };
-          batch.push(op.bytes);
-          size += op.bytes.length;
-        }
-        this.queued -= size;
         await this.openFiles();
-        await this.writeDat(batch);
+        // One batch: consecutive records and payload pieces up to WRITE_BATCH_BYTES, cut before a
+        // record that must start a new file.
+        const dat: Buffer[] = [];
+        const wire: Buffer[] = [];
+        let size = 0;
+        while (this.queue.length > 0 && size < WRITE_BATCH_BYTES && dat.length < WRITE_BATCH_BUFFERS) {
+          const op = this.queue[0]!;
+          if (op.kind === 'record') {
+            const fileSize = this.datBytes + size;
+            if (fileSize > 0 && fileSize + RECORD_HEADER_SIZE + op.length > this.opts.maxFileBytes) {
+              if (dat.length > 0) break; // write what we have; rotate on the next round
+              await this.rotate();
+              continue; // the file is fresh: this record now fits (or is alone in it)
+            }
+            dat.push(op.header);
+            wire.push(op.wire);
+            size += RECORD_HEADER_SIZE;
+            this.queued -= RECORD_HEADER_SIZE;
+          } else {
+            dat.push(op.bytes);
+            size += op.bytes.length;
+            this.queued -= op.bytes.length;
+          }
+          this.queue.shift();
+        }
+        if (wire.length > 0) await writeAll(this.wire!, wire);
+        if (dat.length > 0) {
+          await writeAll(this.dat!, dat);
+          this.datBytes += size;
+          this.written += size;
+        }
       }
     } catch (err) {
       this.stopOn('write-error', err instanceof Error ? err.message : String(err));
     }
-  }
-
-  private async writeDat(buffers: Buffer[]): Promise<void> {
-    let total = 0;
-    for (const b of buffers) total += b.length;
-    let done = 0;
-    // writev may write less than asked; go on from where it stopped.
-    while (done < total) {
-      const { bytesWritten } = await this.dat!.writev(done === 0 ? buffers : sliceFrom(buffers, done));
-      done += bytesWritten;
-    }
-    this.datBytes += total;
-    this.written += total;
   }
 
   private async openFiles(): Promise<void> {
@@ -205,6 +206,17 @@ class DirectionSink {
   /** Bytes waiting for the disk. */
   get backlog(): number {
     return this.queued;
+  }
+}
+
+/** writev until every byte is written (it may write less than asked). */
+async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
+  let total = 0;
+  for (const b of buffers) total += b.length;
+  let done = 0;
+  while (done < total) {
+    const { bytesWritten } = await handle.writev(done === 0 ? buffers : sliceFrom(buffers, done));
+    done += bytesWritten;
   }
 }
 

@@ -2,7 +2,7 @@
 // JSON lines with --json, or plain log lines when piped.
 import type { Manager } from '../manager/index.js';
 import { formatTarget } from '../transport/index.js';
-import { CliError, errorLine, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parseCommandArgs, parseDurationMs, type StopCause } from './common.js';
+import { CAPTURE_OPTIONS, CAPTURE_USAGE, CliError, errorLine, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parseCommandArgs, parseDurationMs, type StopCause } from './common.js';
 import { ConnectTracker, describeEvent, peerLabel, type ConnectEvent } from './connect-events.js';
 import { LiveScreen, renderLiveView, type LiveState } from './live-view.js';
 import { createManager, sessionOptionsFrom, watchForNoPeers, type SessionOptions } from './session.js';
@@ -23,11 +23,12 @@ export const CONNECT_USAGE = `usage: bsv-wire connect [options]
   --port N                the network's P2P port (for seed answers and bare --peer hosts)
   --json                  one JSON event per line
   --duration SECONDS      stop after this long
-`;
+${CAPTURE_USAGE}`;
 
 const OPTIONS = {
   ...NETWORK_OPTIONS,
   ...PEER_OPTIONS,
+  ...CAPTURE_OPTIONS,
   outbound: { type: 'string' },
   inbound: { type: 'string' },
   listen: { type: 'string' },
@@ -201,6 +202,7 @@ export async function runConnect(args: string[]): Promise<number> {
   // Graceful: peers closed, listener closed, store flushed.
   follower.stop();
   await manager.stop();
+  await session.capture?.close();
   await store.close();
   const stopped: ConnectEvent = { event: 'stop', cause, uptimeMs: Date.now() - startedAt, ...tracker.totals(), blocks: tracker.blocksAnnounced, txs: tracker.txsAnnounced };
   if (live) process.stdout.write(`${describeEvent(stopped)}\n`);
