@@ -1,11 +1,12 @@
 // The capture writer: the file I/O shell around CaptureCore. One folder per peer, Core's two .dat
 // files plus bsv-wire's .wire sidecars and notes (format.ts), appended as bytes pass the socket.
 //
-// Memory is bounded: each direction queues at most `maxQueueBytes` of pieces waiting for the disk.
-// A tap cannot pause the socket (it sees the bytes after they were read), so when the disk falls that
-// far behind the peer, the capture of that direction stops with a 'stop' note (reason 'overflow')
-// rather than grow; the connection itself is untouched. The file then ends inside a record, which
-// readers see as a truncated last record.
+// Memory is bounded. When more than `pauseBytes` of received bytes wait for the disk, the tap returns a
+// promise, which holds the connection's reading paused until the queue has drained to half of that:
+// a peer is then read no faster than its capture is written. Bytes we send cannot be paused that way,
+// so the hard cap stays: past `maxQueueBytes` waiting, the capture of that direction stops with a
+// 'stop' note (reason 'overflow') rather than grow; the connection itself is untouched. The file then
+// ends inside a record, which readers see as a truncated last record.
 //
 // Rotation: before a record that would take a file past `maxFileBytes`, msgs_recv.dat and its .wire are
 // renamed to msgs_recv.N.dat / msgs_recv.N.wire (N = 1, 2, ... in the order written, so the highest N
@@ -32,6 +33,7 @@ import {
 export const DEFAULT_CAPTURE_MAX_FILE_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_CAPTURE_KEEP_FILES = 4;
 export const DEFAULT_CAPTURE_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_CAPTURE_PAUSE_BYTES = 4 * 1024 * 1024;
 /** Queued pieces are written in batches of up to this many bytes (one writev). */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 /** ... and of at most this many buffers (the usual IOV_MAX). */
@@ -47,6 +49,8 @@ export interface CaptureWriterOptions {
   readonly keepFiles?: number;
   /** Bytes per direction waiting for the disk before that direction's capture stops (default 16 MiB). */
   readonly maxQueueBytes?: number;
+  /** Received bytes waiting for the disk above which reading from the peer is paused (default 4 MiB). */
+  readonly pauseBytes?: number;
   /** Microseconds since the epoch (default: the system clock, to the µs). */
   readonly nowUs?: () => bigint;
 }
@@ -85,14 +89,29 @@ class DirectionSink {
     this.core = new CaptureCore(magic);
   }
 
-  push(chunk: Buffer): void {
-    if (this.core.stopped || this.ended) return;
+  push(chunk: Buffer): Promise<void> | undefined {
+    if (this.core.stopped || this.ended) return undefined;
     for (const piece of this.core.push(chunk, this.opts.nowUs())) this.take(piece);
     if (this.queued > this.opts.maxQueueBytes && !this.core.stopped) {
       this.core.stop('overflow');
       this.folder.note({ note: 'stop', timeUs: Number(this.opts.nowUs()), direction: this.direction, reason: 'overflow', detail: `${this.queued} bytes waiting for the disk` });
     }
     this.kick();
+    if (this.queued <= this.opts.pauseBytes || this.core.stopped) return undefined;
+    this.drained ??= new Promise<void>((resolve) => (this.resolveDrained = resolve));
+    return this.drained;
+  }
+
+  /** Pending while the queue is over pauseBytes; settles once it is down to half. */
+  private drained: Promise<void> | undefined;
+  private resolveDrained: (() => void) | undefined;
+
+  private releaseIfDrained(): void {
+    if (this.drained && (this.queued <= this.opts.pauseBytes / 2 || this.core.stopped || this.queue.length === 0)) {
+      this.drained = undefined;
+      this.resolveDrained?.();
+      this.resolveDrained = undefined;
+    }
   }
 
   private take(piece: CapturePiece): void {
@@ -151,9 +170,12 @@ class DirectionSink {
           this.datBytes += size;
           this.written += size;
         }
+        this.releaseIfDrained();
       }
     } catch (err) {
       this.stopOn('write-error', err instanceof Error ? err.message : String(err));
+    } finally {
+      this.releaseIfDrained();
     }
   }
 
@@ -289,12 +311,12 @@ export class PeerCapture implements WireTap {
     return this.folder.path;
   }
 
-  received(chunk: Buffer): void {
-    this.recv.push(chunk);
+  received(chunk: Buffer): Promise<void> | undefined {
+    return this.recv.push(chunk);
   }
 
   sent(chunk: Buffer): void {
-    this.sent_.push(chunk);
+    void this.sent_.push(chunk);
   }
 
   closed(reason: CloseReason, ban: string | undefined): void {
@@ -342,7 +364,9 @@ export class CaptureWriter {
     if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < RECORD_HEADER_SIZE) throw new RangeError(`maxFileBytes must be at least ${RECORD_HEADER_SIZE}, got ${maxFileBytes}`);
     if (!Number.isSafeInteger(keepFiles) || keepFiles < 0) throw new RangeError(`keepFiles must be a non-negative integer, got ${keepFiles}`);
     if (!Number.isSafeInteger(maxQueueBytes) || maxQueueBytes <= 0) throw new RangeError(`maxQueueBytes must be positive, got ${maxQueueBytes}`);
-    this.opts = { maxFileBytes, keepFiles, maxQueueBytes, nowUs: options.nowUs ?? systemNowUs };
+    const pauseBytes = options.pauseBytes ?? Math.min(DEFAULT_CAPTURE_PAUSE_BYTES, maxQueueBytes);
+    if (!Number.isSafeInteger(pauseBytes) || pauseBytes <= 0 || pauseBytes > maxQueueBytes) throw new RangeError(`pauseBytes must be positive and at most maxQueueBytes, got ${pauseBytes}`);
+    this.opts = { maxFileBytes, keepFiles, maxQueueBytes, pauseBytes, nowUs: options.nowUs ?? systemNowUs };
   }
 
   /** The first error making a folder (an unwritable directory), if any. */

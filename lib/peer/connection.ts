@@ -142,7 +142,10 @@ export interface PeerConnectionOptions {
    */
   readonly hugeTxThreshold?: number;
   readonly id?: string;
-  /** Raw bytes both ways as they pass the socket (wire capture); nothing is done for it when absent. */
+  /**
+   * Raw bytes both ways as they pass the socket (wire capture); nothing is done for it when absent. A
+   * promise returned by `received` pauses reading until it settles, as onBlockTransaction's does.
+   */
   readonly wireTap?: WireTap;
 }
 
@@ -459,7 +462,9 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   /** Hands bytes to the wire tap; a tap that throws is taken off rather than let into the connection. */
   private tap(way: 'received' | 'sent', bytes: Buffer): void {
     try {
-      this.wireTap![way](bytes);
+      const r = this.wireTap![way](bytes);
+      // As for a slow block handler: reading stays paused until the tap has caught up (see onData).
+      if (r && typeof (r as Promise<void>).then === 'function') this.pendingHandlers.push(Promise.resolve(r).catch((e) => this.safeEmit('listenerError', e)));
     } catch (err) {
       this.wireTap = undefined;
       this.safeEmit('listenerError', err);

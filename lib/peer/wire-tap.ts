@@ -6,7 +6,8 @@ import type { CloseReason } from './reasons.js';
  * change the buffers' contents beyond reading them. A tap that throws is detached (listenerError).
  */
 export interface WireTap {
-  received(chunk: Buffer): void;
+  /** A returned promise holds reading from the peer paused until it settles (a capture's disk is behind). */
+  received(chunk: Buffer): void | Promise<void>;
   sent(chunk: Buffer): void;
   /** The connection closed (with the reason of the ban it asked for, if any); later bytes are not tapped. */
   closed?(reason: CloseReason, ban: string | undefined): void;
