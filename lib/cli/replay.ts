@@ -84,7 +84,7 @@ function summary(folder: string, r: SessionReplay): string {
 }
 
 /** Why a session fails --check: its close or ban differ from the capture's notes. */
-function checkFailure(r: SessionReplay): string | undefined {
+export function checkFailure(r: SessionReplay): string | undefined {
   const live = r.session.close;
   if (!live) return undefined;
   if (r.close?.code !== live.code) return `closed ${r.close?.code ?? 'never'}, live ${live.code}`;
