@@ -69,8 +69,8 @@ function attach(conn: PeerConnection, type: string, clock: Clock, emit: (e: Conn
 
 function summary(folder: string, r: SessionReplay): string {
   const live = r.session.close;
-  const closed = r.close ? `${r.close.code}${r.ban ? `, ban "${r.ban}"` : ''}` : 'open';
-  const wasLive = live ? `${live.code}${live.ban ? `, ban "${live.ban}"` : ''}` : 'not recorded';
+  const closed = r.close ? `${r.close.code}${r.ban ? `, ban ${JSON.stringify(r.ban)}` : ''}` : 'open';
+  const wasLive = live ? `${live.code}${live.ban ? `, ban ${JSON.stringify(live.ban)}` : ''}` : 'not recorded';
   // The replayed connection sends only what the peer state machine itself sends; live, the app (the
   // Manager's getaddr, the header follower's getheaders ...) sent more. Its frames must appear in order.
   let at = 0;
