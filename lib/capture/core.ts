@@ -15,7 +15,7 @@ import {
 import { MAX_RECORD_PAYLOAD, encodeRecordHeader, encodeWireEntry, type CaptureStopReason } from './format.js';
 
 export type CapturePiece =
-  /** A frame header is complete: the 20-byte record header, and the .wire sidecar entry (checksum, flags). */
+  /** A frame header is complete: the 24-byte record header, and the .wire sidecar entry (checksum, flags). */
   | { readonly type: 'record'; readonly command: string; readonly length: number; readonly header: Buffer; readonly wire: Buffer }
   /** Payload bytes of the current record, a view of the chunk pushed. */
   | { readonly type: 'payload'; readonly bytes: Buffer }

@@ -47,7 +47,7 @@ export function peerFolderName(address: string, port: number): string {
   return hostPort.replaceAll(':', '_');
 }
 
-/** The 20-byte record header. `commandField` is the 12 NUL-padded bytes (as on the wire). */
+/** The 24-byte record header. `commandField` is the 12 NUL-padded bytes (as on the wire). */
 export function encodeRecordHeader(timeUs: bigint, commandField: Buffer, length: number): Buffer {
   if (commandField.length !== COMMAND_SIZE) throw new RangeError(`command field must be ${COMMAND_SIZE} bytes`);
   if (!Number.isInteger(length) || length < 0 || length > MAX_RECORD_PAYLOAD) throw new RangeError(`record length ${length} does not fit a u32`);
