@@ -272,8 +272,6 @@ export async function replayCapture(opts: ReplayOptions): Promise<SessionReplay[
     const run = new SessionRun(session, opts);
     let fed = 0;
     let unfed = 0;
-    let startUs: bigint | undefined;
-    const startReal = Date.now();
     let skipping = false;
     for (;;) {
       const next = pending ?? (await records.next()).value;
@@ -294,11 +292,7 @@ export async function replayCapture(opts: ReplayOptions): Promise<SessionReplay[
           skipping = true;
           continue;
         }
-        const firstUs = (startUs ??= next.timeUs);
-        if (opts.realtime) {
-          const due = startReal + Number(next.timeUs - firstUs) / 1000;
-          if (due > Date.now()) await sleep(due - Date.now());
-        }
+        if (opts.realtime) await run.waitUntil(next.timeUs);
         fed++;
         await run.feedRecord(next);
       } else if (next.type === 'payload' && !skipping && !run.closed) {
@@ -324,12 +318,14 @@ class SessionRun {
   private readonly tickMs: number;
   private readonly closedPromise: Promise<void>;
   private feeds = 0;
+  private readonly realtime: boolean;
 
   constructor(
     private readonly session: CaptureSession,
     opts: ReplayOptions,
   ) {
     this.network = networkFor(session, opts.network);
+    this.realtime = opts.realtime === true;
     this.tickMs = opts.tickIntervalMs ?? 10;
     this.clock.setUs(session.open ? BigInt(session.open.timeUs) : session.fromUs);
     const sentDecoder = new FrameDecoder({ magic: this.network.magic, verifyChecksum: false, shouldStream: () => true, limits: { default: 0xffffffff, block: 0xffffffff, tx: 0xffffffff } });
@@ -367,6 +363,15 @@ class SessionRun {
     return this.closeReason !== undefined;
   }
 
+  /** Real time and capture time of the first wait: --realtime keeps later ones as far apart as live. */
+  private realtimeBase: { readonly realMs: number; readonly us: bigint } | undefined;
+
+  async waitUntil(timeUs: bigint): Promise<void> {
+    this.realtimeBase ??= { realMs: Date.now(), us: timeUs };
+    const due = this.realtimeBase.realMs + Number(timeUs - this.realtimeBase.us) / 1000;
+    if (due > Date.now()) await sleep(due - Date.now());
+  }
+
   async feedRecord(item: Extract<ReplayItem, { type: 'record' }>): Promise<void> {
     this.clock.setUs(item.timeUs);
     await this.feed(frameHeader(this.network.magic, item));
@@ -401,6 +406,7 @@ class SessionRun {
     const close = this.session.close;
     if (!this.closed && close) {
       // Time runs on to the recorded close, so a timeout that closed it live fires here too.
+      if (this.realtime) await this.waitUntil(BigInt(close.timeUs));
       this.clock.setUs(BigInt(close.timeUs));
       await sleep(this.tickMs * 3);
     }

@@ -149,3 +149,83 @@ t.test('a Core-made capture (no notes, no sidecar) replays with --network defaul
   t.equal(r?.records, 2, 'version and verack');
   t.equal(r?.close?.code, 'remote-closed');
 });
+
+t.test('two sessions of one folder, an extmsg frame, rotated files: each session replays on its own', async (t) => {
+  const dir = tempDir(t);
+  // Small files: the capture rotates several times, and replay reads the rotated files in order.
+  const writer = new CaptureWriter({ dir, network: regtest, maxFileBytes: 200, keepFiles: 100 });
+  const live: { close: CloseReason; ban: string | undefined }[] = [];
+  for (let session = 0; session < 2; session++) {
+    const [ours, theirs] = duplexPair();
+    const conn = new PeerConnection(ours, {
+      network: regtest, direction: 'inbound', remote: { address: '127.0.0.7', port: 7 }, userAgentPolicy: ACCEPT_ANY_UA, frameBudget: new FrameBudget(),
+      wireTap: writer.tap({ address: '127.0.0.7', port: 7, direction: 'inbound' }),
+    });
+    t.teardown(() => conn.close());
+    let ban: string | undefined;
+    conn.on('ban', (b) => (ban = b.reason));
+    const closed = new Promise<CloseReason>((resolve) => conn.once('close', resolve));
+    await scriptedHandshake(theirs, conn);
+    if (session === 0) {
+      // An extmsg ping (extended header, real command and u64 length), answered with a pong; then the peer hangs up.
+      const h = Buffer.alloc(44);
+      regtest.magic.copy(h, 0);
+      h.write('extmsg', 4, 'latin1');
+      h.writeUInt32LE(0xffffffff, 16);
+      h.write('ping', 24, 'latin1');
+      h.writeBigUInt64LE(8n, 36);
+      const pong = new Promise<void>((resolve) => theirs.on('data', (d: Buffer) => d.includes(Buffer.from('pong')) && resolve()));
+      theirs.write(Buffer.concat([h, Buffer.alloc(8, 9)]));
+      await pong;
+      theirs.end();
+    } else {
+      const header = encodeFrame(regtest.magic, 'addr', Buffer.alloc(1)).subarray(0, 24);
+      header.writeUInt32LE(0xfffffff0, 16);
+      theirs.write(header);
+    }
+    live.push({ close: await closed, ban });
+    await new Promise((r) => setTimeout(r, 5)); // sessions at distinct microseconds
+  }
+  await writer.close();
+  const folder = join(dir, '127.0.0.7_7');
+  const { readdirSync } = await import('node:fs');
+  t.ok(readdirSync(folder).filter((n) => /^msgs_recv\.\d+\.dat$/.test(n)).length >= 2, 'the capture rotated');
+  t.same(live.map((l) => l.close.code), ['remote-closed', 'protocol-violation']);
+  const results = await replayCapture({ folder, peerOptions: { userAgentPolicy: ACCEPT_ANY_UA } });
+  t.equal(results.length, 2, 'two sessions');
+  t.same(results.map((r) => r.close?.code), ['remote-closed', 'protocol-violation']);
+  t.same(results.map((r) => r.ban), live.map((l) => l.ban));
+  t.ok(results[0]!.sent.includes('pong'), 'the extmsg ping was rebuilt and answered');
+  t.same(results[0]!.sent, results[0]!.capturedSent, 'session 1 sent what it sent live');
+  t.equal(results[0]!.records, 3, 'version, verack, ping');
+});
+
+t.test('--realtime keeps the capture\'s spacing; the default runs as fast as it can', async (t) => {
+  const dir = tempDir(t);
+  const writer = new CaptureWriter({ dir, network: regtest });
+  const [ours, theirs] = duplexPair();
+  const conn = new PeerConnection(ours, {
+    network: regtest, direction: 'inbound', remote: { address: '127.0.0.6', port: 6 }, userAgentPolicy: ACCEPT_ANY_UA,
+    wireTap: writer.tap({ address: '127.0.0.6', port: 6, direction: 'inbound' }),
+  });
+  t.teardown(() => conn.close());
+  const closed = new Promise<void>((resolve) => conn.once('close', () => resolve()));
+  await scriptedHandshake(theirs, conn);
+  await new Promise((r) => setTimeout(r, 400));
+  sendScripted(theirs, { command: 'ping', nonce: 1n });
+  await new Promise((r) => setTimeout(r, 50));
+  theirs.end();
+  await closed;
+  await writer.close();
+  const folder = join(dir, '127.0.0.6_6');
+  let started = Date.now();
+  const [fast] = await replayCapture({ folder, peerOptions: { userAgentPolicy: ACCEPT_ANY_UA } });
+  const fastMs = Date.now() - started;
+  started = Date.now();
+  const [slow] = await replayCapture({ folder, realtime: true, peerOptions: { userAgentPolicy: ACCEPT_ANY_UA } });
+  const slowMs = Date.now() - started;
+  t.equal(fast?.close?.code, 'remote-closed');
+  t.equal(slow?.close?.code, 'remote-closed');
+  t.ok(slowMs >= 400, `realtime took ${slowMs} ms for a capture spanning over 400 ms`);
+  t.ok(fastMs < slowMs, `as fast as possible took ${fastMs} ms`);
+});
