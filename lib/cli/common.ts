@@ -1,5 +1,6 @@
 // Options and helpers shared by the network commands (connect, seeds, peers, headers, block).
 import { homedir } from 'node:os';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -69,6 +70,13 @@ export function captureWriterFrom(values: { capture?: string; 'capture-max-bytes
     throw new CliError(`--capture-max-bytes: expected a number of bytes of at least 1024, got ${JSON.stringify(values['capture-max-bytes'])}`, 2);
   }
   const keepFiles = values['capture-keep'] === undefined ? undefined : parseCount(values['capture-keep'], '--capture-keep', DEFAULT_CAPTURE_KEEP_FILES);
+  // Made now, so an unwritable directory is one clear error at the start rather than silent gaps later.
+  try {
+    mkdirSync(values.capture, { recursive: true });
+    accessSync(values.capture, constants.W_OK);
+  } catch (err) {
+    throw new CliError(`--capture: cannot write to ${values.capture}: ${(err as Error).message}`, 2);
+  }
   return new CaptureWriter({ dir: values.capture, network, maxFileBytes, keepFiles });
 }
 

@@ -4,7 +4,7 @@
 // passing. Only loopback is touched.
 import t, { type Test } from 'tap';
 import { createServer, type Server, type Socket } from 'node:net';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordParser } from '../../lib/capture/format.js';
 import { encodeFrame, FrameDecoder } from '../../lib/framing/index.js';
@@ -63,6 +63,40 @@ t.test('against the regtest node: capture a session, replay it, the same events'
   // Event times are the capture's, within the live session.
   const liveHandshake = Date.parse(liveEvents[0]!.time as string);
   t.ok(Math.abs(Date.parse(replayed[0]!.time as string) - liveHandshake) < 1000, 'the handshake is dated by the capture clock');
+});
+
+t.test('follow --capture: blocks stream into the capture whole, and the session replays', async (t) => {
+  let node: RegtestNode | undefined;
+  t.teardown(() => node?.stop());
+  node = await startRegtestNode();
+  await node.mine(5);
+  const capture = tempDir(t);
+  const peer = `127.0.0.1:${node.p2pPort}`;
+  // From an empty data directory follow starts after the header tip; mining after it is up gives it blocks to fetch.
+  const run = startCli(['follow', '--network', 'regtest', '--datadir', tempDir(t), '--peer', peer, '--capture', capture, '--duration', '30']);
+  await run.waitForLine((l) => l.includes('"event":"following"'), 30_000, 'following');
+  const mined = await node.mine(2);
+  await run.waitForLine((l) => l.includes(mined[1]!), 20_000, 'the second mined block');
+  run.child.kill('SIGINT');
+  const live = await run.done;
+  t.equal(live.code, 0, live.stderr);
+  const folder = join(capture, `127.0.0.1_${node.p2pPort}`);
+  const blocks = records(join(folder, 'msgs_recv.dat')).filter((r) => r.command === 'block');
+  t.ok(blocks.length >= 2, `${blocks.length} block records`);
+  const sizes = await Promise.all(mined.map(async (h) => ((await node!.rpc('getblock', [h, false])) as string).length / 2));
+  for (const size of sizes) t.ok(blocks.some((b) => b.length === size), `a ${size}-byte block recorded whole`);
+  const replay = await runCli(['replay', capture, '--check']);
+  t.equal(replay.code, 0, `replay --check: ${replay.stderr}`);
+  t.match(replay.stderr, /closed local; live: local/);
+});
+
+t.test('--capture into a directory that cannot be written: one clear error, exit 2', async (t) => {
+  // Under a regular file: no directory can be made there, whoever runs the test (root included).
+  const file = join(tempDir(t), 'a-file');
+  writeFileSync(file, '');
+  const r = await runCli(['connect', '--network', 'regtest', '--peer', '127.0.0.1:1', '--capture', join(file, 'capture'), '--duration', '1']);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /--capture: cannot write to .*a-file\/capture/);
 });
 
 /** A loopback peer that does the handshake, then runs `hostile` on every connection. */
