@@ -1,8 +1,9 @@
 // The on-disk layout of a capture: Bitcoin Core's -capturemessages format, plus bsv-wire's own
 // sidecar files for what that format leaves out.
 //
-// Facts from Bitcoin Core (src/net.cpp CaptureMessageToFile, contrib/message-capture/message-capture-docs.md
-// and message-capture-parser.py, release notes of 22.0), restated here, not copied:
+// Facts from Bitcoin Core's per-peer message capture (bitcoin/bitcoin PR #19509, "-capturemessages": src/net.cpp
+// CaptureMessageToFile, contrib/message-capture/message-capture-docs.md and message-capture-parser.py,
+// test/functional/p2p_message_capture.py), restated here, not copied:
 // - one folder per peer under the capture directory, named after the peer's "address:port" with
 //   every ':' replaced by '_' (Windows folder names cannot hold a colon): 127.0.0.1_18444, [__1]_18444;
 // - in it msgs_recv.dat (received) and msgs_sent.dat (sent), opened for appending, so a later
