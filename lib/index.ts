@@ -150,3 +150,28 @@ export { BlockFollower, type BlockFollowerEvents, type BlockFollowerOptions, typ
 export { CursorFile, type BlockCursor } from './chain/block-cursor.js';
 // Operators: Prometheus/OpenMetrics metrics of a Manager and the chain follower, and their scrape endpoint.
 export * from './metrics/index.js';
+// Wire capture in Bitcoin Core's -capturemessages layout, and replay through the peer state machine.
+export { CaptureCore, type CapturePiece } from './capture/core.js';
+export {
+  CaptureWriter,
+  PeerCapture,
+  DEFAULT_CAPTURE_MAX_FILE_BYTES,
+  DEFAULT_CAPTURE_KEEP_FILES,
+  DEFAULT_CAPTURE_MAX_QUEUE_BYTES,
+  DEFAULT_CAPTURE_PAUSE_BYTES,
+  type CaptureWriterOptions,
+  type CapturePeer,
+} from './capture/writer.js';
+export {
+  RecordParser,
+  RECORD_HEADER_SIZE,
+  NOTES_FILE,
+  peerFolderName,
+  recordFileName,
+  wireFileName,
+  type CaptureDirection,
+  type CaptureNote,
+  type CaptureStopReason,
+  type RecordEvent,
+} from './capture/format.js';
+export { replayCapture, captureSessions, type CaptureSession, type ReplayOptions, type SessionReplay } from './capture/replay.js';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const LIB = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../lib');
 
 /** Every lib layer above the codecs: what a lower layer must not reach up to. */
-const ABOVE_CODECS = ['peer', 'transport', 'connect', 'peerstore', 'discovery', 'manager', 'chain', 'metrics', 'cli'];
+const ABOVE_CODECS = ['peer', 'transport', 'connect', 'peerstore', 'discovery', 'manager', 'capture', 'chain', 'metrics', 'cli'];
 /** Node modules that do I/O: codecs and state machines take bytes and time as inputs instead. */
 const IO_MODULES = ['node:net', 'node:dgram', 'node:dns', 'node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:tls', 'node:child_process', 'socks', 'dns-packet'];
 
@@ -26,7 +26,7 @@ const RULES: readonly LayerRule[] = [
   { layer: 'block', forbiddenLayers: ABOVE_CODECS, forbiddenPackages: IO_MODULES, why: 'the streaming block decoder is pure' },
   {
     layer: 'peer',
-    forbiddenLayers: ['transport', 'connect', 'peerstore', 'discovery', 'manager', 'chain', 'metrics', 'cli'],
+    forbiddenLayers: ['transport', 'connect', 'peerstore', 'discovery', 'manager', 'capture', 'chain', 'metrics', 'cli'],
     forbiddenPackages: IO_MODULES,
     why: 'a PeerConnection is handed a Duplex and never dials',
   },
@@ -42,7 +42,8 @@ const RULES: readonly LayerRule[] = [
   },
   { layer: 'discovery', forbiddenLayers: ['framing', 'block', 'peer', 'connect', 'peerstore', 'manager', 'chain', 'metrics', 'cli'], why: 'seed lookup knows nothing of peers' },
   { layer: 'connect', forbiddenLayers: ['peerstore', 'discovery', 'manager', 'chain', 'metrics', 'cli'], why: 'connect helpers join one peer to a dialer or listener' },
-  { layer: 'manager', forbiddenLayers: ['connect', 'chain', 'metrics', 'cli'], why: 'the chain follower is above the Manager, which knows nothing of it' },
+  { layer: 'manager', forbiddenLayers: ['connect', 'capture', 'chain', 'metrics', 'cli'], why: 'the chain follower is above the Manager, which knows nothing of it; capture reaches it only as a tap factory' },
+  { layer: 'capture', forbiddenLayers: ['transport', 'connect', 'peerstore', 'discovery', 'manager', 'chain', 'metrics', 'cli'], why: 'capture taps one connection and replays into one; it knows nothing above the peer' },
   { layer: 'chain', forbiddenLayers: ['metrics', 'cli'], why: 'the CLI is the top; metrics read the follower, which knows nothing of them' },
   { layer: 'metrics', forbiddenLayers: ['cli'], why: 'metrics sit beside the chain follower, reading the Manager and the follower; only the CLI and the app serve them' },
 ];

@@ -1,5 +1,6 @@
 // Options and helpers shared by the network commands (connect, seeds, peers, headers, block).
 import { homedir } from 'node:os';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -8,6 +9,7 @@ import { parseDnsServer, type DnsServer } from '../discovery/index.js';
 import { PeerStoreLockedError, splitHostPort } from '../peerstore/index.js';
 import { ACCEPT_ANY_UA, DEFAULT_UA_POLICY, type UserAgentPolicy } from '../peer/index.js';
 import type { SocksProxyOptions } from '../transport/index.js';
+import { CaptureWriter, DEFAULT_CAPTURE_KEEP_FILES, DEFAULT_CAPTURE_MAX_FILE_BYTES } from '../capture/writer.js';
 
 /** An error whose message is shown to the user as one line (no stack trace). */
 export class CliError extends Error {
@@ -70,6 +72,38 @@ export const PEER_OPTIONS = {
   datadir: { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const satisfies OptionSpec;
+
+/** Wire capture (connect, sync, follow): every frame both ways, in Bitcoin Core's -capturemessages layout. */
+export const CAPTURE_OPTIONS = {
+  capture: { type: 'string' },
+  'capture-max-bytes': { type: 'string' },
+  'capture-keep': { type: 'string' },
+} as const satisfies OptionSpec;
+
+export const CAPTURE_USAGE = `  --capture DIR           write every frame both ways to DIR/<addr>_<port>/msgs_{recv,sent}.dat (Core's -capturemessages layout)
+  --capture-max-bytes N   rotate a capture file past N bytes (default ${DEFAULT_CAPTURE_MAX_FILE_BYTES}); --capture-keep N rotated files kept (default ${DEFAULT_CAPTURE_KEEP_FILES})
+`;
+
+/** The capture writer asked for with --capture, or undefined. */
+export function captureWriterFrom(values: { capture?: string; 'capture-max-bytes'?: string; 'capture-keep'?: string }, network: Network): CaptureWriter | undefined {
+  if (values.capture === undefined) {
+    if (values['capture-max-bytes'] !== undefined || values['capture-keep'] !== undefined) throw new CliError('--capture-max-bytes and --capture-keep need --capture DIR', 2);
+    return undefined;
+  }
+  const maxFileBytes = values['capture-max-bytes'] === undefined ? undefined : Number(values['capture-max-bytes']);
+  if (maxFileBytes !== undefined && (!/^[0-9]+$/.test(values['capture-max-bytes']!) || !Number.isSafeInteger(maxFileBytes) || maxFileBytes < 1024)) {
+    throw new CliError(`--capture-max-bytes: expected a number of bytes of at least 1024, got ${JSON.stringify(values['capture-max-bytes'])}`, 2);
+  }
+  const keepFiles = values['capture-keep'] === undefined ? undefined : parseCount(values['capture-keep'], '--capture-keep', DEFAULT_CAPTURE_KEEP_FILES);
+  // Made now, so an unwritable directory is one clear error at the start rather than silent gaps later.
+  try {
+    mkdirSync(values.capture, { recursive: true });
+    accessSync(values.capture, constants.W_OK);
+  } catch (err) {
+    throw new CliError(`--capture: cannot write to ${values.capture}: ${(err as Error).message}`, 2);
+  }
+  return new CaptureWriter({ dir: values.capture, network, maxFileBytes, keepFiles });
+}
 
 /** parseArgs with strict checking; unknown options become a one-line CliError. */
 export function parseCommandArgs<O extends OptionSpec>(args: string[], options: O, allowPositionals = false): ReturnType<typeof parseArgs<{ args: string[]; options: O; allowPositionals: boolean; strict: true }>> {

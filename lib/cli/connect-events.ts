@@ -33,8 +33,23 @@ export type ConnectEvent =
 
 export type TimedEvent = ConnectEvent & { readonly time: string };
 
-export function peerLabel(peer: ManagedPeer): string {
+export function peerLabel(peer: Pick<ManagedPeer, 'remoteAddress' | 'remotePort'>): string {
   return peer.remoteAddress.includes(':') ? `[${peer.remoteAddress}]:${peer.remotePort}` : `${peer.remoteAddress}:${peer.remotePort}`;
+}
+
+/** The 'handshake' record of a peer that completed its handshake (also what `replay` prints). */
+export function handshakeEvent(peer: Pick<ManagedPeer, 'remoteAddress' | 'remotePort' | 'direction' | 'remote'>, type: string): Extract<ConnectEvent, { event: 'handshake' }> {
+  const v = peer.remote.version!;
+  return {
+    event: 'handshake',
+    peer: peerLabel(peer),
+    direction: peer.direction,
+    type,
+    userAgent: v.userAgent ?? '',
+    version: v.version,
+    services: v.services.toString(),
+    height: v.startHeight ?? -1,
+  };
 }
 
 /** One plain log line (no timestamp: the caller adds it). */
@@ -103,20 +118,10 @@ export class ConnectTracker {
     });
     manager.on('discovery', (d) => emit({ event: 'discovery', method: d.method, seed: d.seed, found: d.found, added: d.added, failures: d.failures, empty: d.empty }));
     manager.on('peer:ready', (peer) => {
-      const v = peer.remote.version!;
-      const height = v.startHeight ?? -1;
-      this.peerHeights.set(peer.id, height);
-      this.bestHeight = Math.max(this.bestHeight, height);
-      emit({
-        event: 'handshake',
-        peer: peerLabel(peer),
-        direction: peer.direction,
-        type: peer.type,
-        userAgent: v.userAgent ?? '',
-        version: v.version,
-        services: v.services.toString(),
-        height,
-      });
+      const e = handshakeEvent(peer, peer.type);
+      this.peerHeights.set(peer.id, e.height);
+      this.bestHeight = Math.max(this.bestHeight, e.height);
+      emit(e);
     });
     manager.on('peer:close', (peer, reason) => {
       const s = peer.stats();

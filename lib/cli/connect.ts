@@ -2,7 +2,7 @@
 // JSON lines with --json, or plain log lines when piped.
 import type { Manager } from '../manager/index.js';
 import { formatTarget } from '../transport/index.js';
-import { CliError, errorLine, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parseCommandArgs, parseDurationMs, type StopCause } from './common.js';
+import { CAPTURE_OPTIONS, CAPTURE_USAGE, CliError, errorLine, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, networkFrom, parseCommandArgs, parseDurationMs, type StopCause } from './common.js';
 import { ConnectTracker, describeEvent, peerLabel, type ConnectEvent } from './connect-events.js';
 import { LiveScreen, renderLiveView, type LiveState } from './live-view.js';
 import { createManager, sessionOptionsFrom, watchForNoPeers, type SessionOptions } from './session.js';
@@ -27,11 +27,12 @@ export const CONNECT_USAGE = `usage: bsv-wire connect [options]
   --json                  one JSON event per line
   --duration SECONDS      stop after this long
   --log-level LEVEL       JSON log lines on stderr: trace|debug|info|warn|error|fatal|silent (default silent)
-${METRICS_USAGE}`;
+${METRICS_USAGE}${CAPTURE_USAGE}`;
 
 const OPTIONS = {
   ...NETWORK_OPTIONS,
   ...PEER_OPTIONS,
+  ...CAPTURE_OPTIONS,
   outbound: { type: 'string' },
   inbound: { type: 'string' },
   listen: { type: 'string' },
@@ -210,6 +211,7 @@ export async function runConnect(args: string[]): Promise<number> {
   // Graceful: peers closed, listener closed, store flushed.
   follower.stop();
   await manager.stop();
+  await session.capture?.close();
   await store.close();
   metrics?.close();
   await metricsServer?.close();

@@ -9,6 +9,7 @@ import { runSeeds, SEEDS_USAGE } from './seeds.js';
 import { runPeers, PEERS_USAGE } from './peers.js';
 import { runBroadcast, BROADCAST_USAGE } from './broadcast.js';
 import { runSync, runFollow, SYNC_USAGE, FOLLOW_USAGE } from './sync.js';
+import { runReplay, REPLAY_USAGE } from './replay.js';
 
 const USAGE = `usage: bsv-wire <command> [options]
 
@@ -22,6 +23,7 @@ commands:
   sync           blocks in order, each once, into a cursor (--from HEIGHT|--resume [--to HEIGHT] [--json])
   follow         JSON lines of new blocks, blockDisconnected, reorgs and mempool txs, for an indexer to pipe
   broadcast HEX|-  announce a transaction; report it propagated (echoed by peers never sent it) or mined
+  replay DIR     run a --capture back through the peer state machine; print the events it printed live
   decode [HEX]   decode whole frames (hex argument or stdin) to JSON, one message per line
   encode [JSON]  encode JSON messages (argument or stdin) to frame hex
 common options:
@@ -43,6 +45,7 @@ const COMMANDS: Readonly<Record<string, { run: Command; usage: string }>> = {
   broadcast: { run: runBroadcast, usage: BROADCAST_USAGE },
   sync: { run: runSync, usage: SYNC_USAGE },
   follow: { run: runFollow, usage: FOLLOW_USAGE },
+  replay: { run: runReplay, usage: REPLAY_USAGE },
   decode: { run: (args) => runCodec('decode', args), usage: USAGE },
   encode: { run: (args) => runCodec('encode', args), usage: USAGE },
 };

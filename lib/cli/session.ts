@@ -6,7 +6,8 @@ import type { Network } from '../networks.js';
 import type { DnsServer } from '../discovery/index.js';
 import type { SocksProxyOptions } from '../transport/index.js';
 import { cliLogger } from './log.js';
-import { CliError, defaultDataDir, emptySeedAnswer, firstAndMore, parseCount, parseHostPort, parseProxyUrl, userAgentPolicyFor, type NetworkChoice } from './common.js';
+import { CliError, captureWriterFrom, defaultDataDir, emptySeedAnswer, firstAndMore, parseCount, parseHostPort, parseProxyUrl, userAgentPolicyFor, type NetworkChoice } from './common.js';
+import type { CaptureWriter } from '../capture/writer.js';
 
 export interface SessionOptions {
   readonly network: Network;
@@ -19,12 +20,14 @@ export interface SessionOptions {
   readonly inbound: number;
   readonly listen: { readonly host: string; readonly port: number } | undefined;
   readonly peerOptions?: ManagedPeerOptions;
+  /** --capture: taps every connection; close() it after the Manager stopped. */
+  readonly capture?: CaptureWriter;
 }
 
 /** SessionOptions from parsed --peer/--proxy/--datadir/--outbound/--inbound/--listen values. */
 export function sessionOptionsFrom(
   choice: NetworkChoice,
-  values: { peer?: string[]; proxy?: string; datadir?: string; outbound?: string; inbound?: string; listen?: string },
+  values: { peer?: string[]; proxy?: string; datadir?: string; outbound?: string; inbound?: string; listen?: string; capture?: string; 'capture-max-bytes'?: string; 'capture-keep'?: string },
   defaults: { outbound: number },
 ): SessionOptions {
   const { network, dnsServers } = choice;
@@ -42,6 +45,7 @@ export function sessionOptionsFrom(
     outbound: parseCount(values.outbound, '--outbound', peers.length > 0 ? 0 : defaults.outbound),
     inbound: parseCount(values.inbound, '--inbound', values.listen ? 8 : 0),
     listen: values.listen === undefined ? undefined : parseHostPort(values.listen, undefined, '--listen', true),
+    capture: captureWriterFrom(values, network),
   };
 }
 
@@ -59,6 +63,7 @@ export function createManager(opts: SessionOptions): Manager {
     discover: opts.outbound > 0,
     logger: cliLogger(),
     peerOptions: { userAgentPolicy: userAgentPolicyFor(opts.network), ...opts.peerOptions },
+    wireTap: opts.capture ? (peer) => opts.capture!.tap(peer) : undefined,
   });
 }
 

@@ -11,7 +11,7 @@ import { HeaderFollower } from '../chain/header-follower.js';
 import { BlockFollower, type DeliveredBlock } from '../chain/block-follower.js';
 import { MempoolWatcher } from '../chain/mempool-watcher.js';
 import type { Manager } from '../manager/index.js';
-import { CliError, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, formatDuration, networkFrom, parseCommandArgs, parseDurationMs } from './common.js';
+import { CAPTURE_OPTIONS, CAPTURE_USAGE, CliError, NETWORK_OPTIONS, PEER_OPTIONS, StopSignal, formatDuration, networkFrom, parseCommandArgs, parseDurationMs } from './common.js';
 import { createManager, sessionOptionsFrom, watchForNoPeers, type SessionOptions } from './session.js';
 import { peerLabel } from './connect-events.js';
 import { reorgEvent } from './headers.js';
@@ -29,7 +29,7 @@ export const SYNC_USAGE = `usage: bsv-wire sync --from HEIGHT|--resume [--to HEI
   --timeout SECONDS  give up after this long
   plus --network, --peer, --proxy, --outbound, --datadir, --dns-server, --seed, --port
 ${METRICS_USAGE}  On a terminal it draws a progress bar (blocks/s, MB/s, peers, ETA); piped, a progress line every 5 s.
-`;
+${CAPTURE_USAGE}`;
 
 export const FOLLOW_USAGE = `usage: bsv-wire follow [--json] [--duration SECONDS] [options]
   Prints what happens on the chain as JSON lines an indexer can pipe: "block" (in chain order, each once),
@@ -38,11 +38,12 @@ export const FOLLOW_USAGE = `usage: bsv-wire follow [--json] [--duration SECONDS
   of DATADIR/blocks (shared with sync); without one, from the next block after the header tip.
   --duration SECONDS stop after this long (default: until Ctrl-C)
   plus --network, --peer, --proxy, --outbound, --datadir, --dns-server, --seed, --port
-${METRICS_USAGE}`;
+${METRICS_USAGE}${CAPTURE_USAGE}`;
 
 const SYNC_OPTIONS = {
   ...NETWORK_OPTIONS,
   ...PEER_OPTIONS,
+  ...CAPTURE_OPTIONS,
   outbound: { type: 'string' },
   from: { type: 'string' },
   resume: { type: 'boolean', default: false },
@@ -54,6 +55,7 @@ const SYNC_OPTIONS = {
 const FOLLOW_OPTIONS = {
   ...NETWORK_OPTIONS,
   ...PEER_OPTIONS,
+  ...CAPTURE_OPTIONS,
   outbound: { type: 'string' },
   duration: { type: 'string' },
   ...METRICS_OPTIONS,
@@ -215,6 +217,7 @@ export async function runSync(args: string[]): Promise<number> {
     headers.stop();
     if (barShown) process.stdout.write('\n');
     await manager.stop();
+    await session.capture?.close();
     await store.close();
     await closeMetrics(metrics, metricsServer);
   }
@@ -289,6 +292,7 @@ export async function runFollow(args: string[]): Promise<number> {
     mempool.stop();
     headers.stop();
     await manager.stop();
+    await session.capture?.close();
     await store.close();
     await closeMetrics(metrics, metricsServer);
   }

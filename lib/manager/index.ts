@@ -18,4 +18,5 @@ export {
   type DiscoveryEvent,
   type EvictionEvent,
   type DialFailedEvent,
+  type WireTapPeer,
 } from './options.js';

@@ -566,7 +566,7 @@ export class Manager extends EventEmitter<ManagerEvents> {
     };
     const peer = new ManagedPeer(
       stream,
-      { logger: this.options.logger, ...this.options.peerOptions, network: this.network, direction, remote, clock: this.clock, admit },
+      { logger: this.options.logger, ...this.options.peerOptions, network: this.network, direction, remote, clock: this.clock, admit, wireTap: this.options.wireTap?.({ ...remote, direction, type }) },
       { type, netgroup, connectedAt: this.clock.now(), forward: (p, event, args) => this.forward(p, event, args) },
     );
     // The Manager's own handling of the peer's events runs in forward(), which every ManagedPeer event

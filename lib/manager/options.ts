@@ -6,6 +6,7 @@ import type { Dialer, ListenerAddress, SocksProxyOptions } from '../transport/in
 import type { PeerConnectionOptions, PeerEvents } from '../peer/connection.js';
 import type { Clock } from '../peer/clock.js';
 import type { Logger } from '../logger.js';
+import type { WireTap } from '../peer/wire-tap.js';
 import type { CloseReason } from '../peer/reasons.js';
 import type { SlotCounts, SlotKind, SlotLimits } from './slots.js';
 import type { EvictionOptions } from './eviction.js';
@@ -19,7 +20,15 @@ export const DEFAULT_FEELER_INTERVAL_MS = 2 * 60_000;
 export const DEFAULT_SEED_FALLBACK_MS = 11_000;
 
 /** Options a peer gets from the Manager; network, direction, endpoint, admission and clock are the Manager's. */
-export type ManagedPeerOptions = Omit<PeerConnectionOptions, 'network' | 'direction' | 'remote' | 'admit' | 'clock' | 'id'>;
+export type ManagedPeerOptions = Omit<PeerConnectionOptions, 'network' | 'direction' | 'remote' | 'admit' | 'clock' | 'id' | 'wireTap'>;
+
+/** Who a wire tap is asked for (ManagerOptions.wireTap). */
+export interface WireTapPeer {
+  readonly address: string;
+  readonly port: number;
+  readonly direction: 'inbound' | 'outbound';
+  readonly type: SlotKind;
+}
 
 export interface ManagerOptions {
   readonly network: Network;
@@ -74,12 +83,15 @@ export interface ManagerOptions {
   readonly eviction?: Partial<EvictionOptions>;
   readonly addrRate?: AddrRateOptions;
   /** Limits for manual, feeler and addr-fetch slots (outbound and inbound come from the options above). */
-  readonly slotLimits?: Partial<Pick<SlotLimits, 'manual' | 'feeler' | 'addr-fetch'>>;  /**
+  readonly slotLimits?: Partial<Pick<SlotLimits, 'manual' | 'feeler' | 'addr-fetch'>>;
+  /**
    * Where lifecycle records go: dials, backoff, discovery, evictions, bans, warnings; and, with the
    * peer id as `peer`, each peer's handshake, misbehaviour, ban and close (unless peerOptions has its
    * own logger). Default: nothing is logged.
    */
   readonly logger?: Logger;
+  /** Asked once per connection for a tap on its raw bytes (wire capture); undefined = none. */
+  readonly wireTap?: (peer: WireTapPeer) => WireTap | undefined;
 }
 
 /** Targets that can change while running. */

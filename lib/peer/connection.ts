@@ -40,6 +40,7 @@ import type { MisbehaviorKind } from './misbehavior.js';
 import { PeerStats, type PeerStatsSnapshot } from './stats.js';
 import { isHeadersReply } from './headers-reply.js';
 import { defaultFrameBudget, type FrameBudget, type FrameBudgetHolder } from './frame-budget.js';
+import type { WireTap } from './wire-tap.js';
 
 export const DEFAULT_USER_AGENT = '/bsv-wire:0.1.0/';
 export const DEFAULT_MAX_UNFLUSHED_BYTES = 32 * 1024 * 1024;
@@ -147,6 +148,11 @@ export interface PeerConnectionOptions {
    * peer id bound as `peer`. Default: nothing is logged.
    */
   readonly logger?: Logger;
+  /**
+   * Raw bytes both ways as they pass the socket (wire capture); nothing is done for it when absent. A
+   * promise returned by `received` pauses reading until it settles, as onBlockTransaction's does.
+   */
+  readonly wireTap?: WireTap;
 }
 
 type BufferOptions = Pick<PeerConnectionOptions, 'maxUnflushedBytes' | 'sendHighWaterMark' | 'preHandshakeMaxPayload'>;
@@ -215,6 +221,9 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   private readonly openedAt: number;
   /** Clock time the handshake completed (undefined until then). */
   private readyAt: number | undefined;
+  private wireTap: WireTap | undefined;
+  /** The reason of the ban this connection asked for, if any (told to the wire tap at close). */
+  private banReason: string | undefined;
 
   constructor(
     private readonly stream: Duplex,
@@ -274,6 +283,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     this.sendHighWaterMark = buffers.sendHighWaterMark;
     this.onBlockTransaction = opts.onBlockTransaction;
     this.onHugeTxPiece = opts.onHugeTxPiece;
+    this.wireTap = opts.wireTap;
 
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('end', () => this.apply(this.protocol.close('remote-closed', 'peer closed the connection')));
@@ -451,6 +461,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   /** False when the stream wants a 'drain' before more (or is gone). */
   private writeOut(data: Buffer): boolean {
     if (this.stream.destroyed || this.stream.writableEnded) return false;
+    if (this.wireTap) this.tap('sent', data);
     this.writesInFlight++;
     return this.stream.write(data, () => {
       this.writesInFlight--;
@@ -460,6 +471,18 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
         this.updateReading();
       }
     });
+  }
+
+  /** Hands bytes to the wire tap; a tap that throws is taken off rather than let into the connection. */
+  private tap(way: 'received' | 'sent', bytes: Buffer): void {
+    try {
+      const r = this.wireTap![way](bytes);
+      // As for a slow block handler: reading stays paused until the tap has caught up (see onData).
+      if (r && typeof (r as Promise<void>).then === 'function') this.pendingHandlers.push(Promise.resolve(r).catch((e) => this.safeEmit('listenerError', e)));
+    } catch (err) {
+      this.wireTap = undefined;
+      this.safeEmit('listenerError', err);
+    }
   }
 
   /** Read while nothing holds us back: neither a send backlog nor a pending block handler. */
@@ -543,6 +566,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.stats_.received(chunk.length);
+    if (this.wireTap) this.tap('received', chunk);
     try {
       // Event by event, so a verack is applied before the next header meets the handshake rule.
       this.decoder.push(chunk, (ev) => this.onFrameEvent(ev));
@@ -760,6 +784,7 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
           break;
         case 'ban':
           this.log.warn('ban', () => ({ reason: o.reason, score: o.score, address: this.remoteAddress, port: this.remotePort, direction: this.direction }));
+          this.banReason = o.reason;
           this.safeEmit('ban', { reason: o.reason, score: o.score });
           break;
         case 'close':
@@ -784,6 +809,13 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     const backstop = setTimeout(() => this.stream.destroy(), 2000).unref();
     this.stream.once('close', () => clearTimeout(backstop));
     this.logClose(reason);
+    const tap = this.wireTap;
+    this.wireTap = undefined;
+    try {
+      tap?.closed?.(reason, this.banReason);
+    } catch (err) {
+      this.safeEmit('listenerError', err);
+    }
     this.safeEmit('close', reason);
   }
 

@@ -9,3 +9,4 @@ export { BAN_THRESHOLD, MISBEHAVIOR_POINTS, type MisbehaviorKind } from './misbe
 export { systemClock, randomNonce, type Clock, type NonceSource } from './clock.js';
 export { OTHER_COMMANDS, type PeerStatsSnapshot, type CommandCounters } from './stats.js';
 export { FrameBudget, defaultFrameBudget, DEFAULT_FRAME_BUDGET_BYTES, type FrameBudgetHolder, type FrameBudgetEvictEvent, type FrameBudgetEvents } from './frame-budget.js';
+export type { WireTap } from './wire-tap.js';

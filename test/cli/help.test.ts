@@ -8,7 +8,7 @@ const bin = fileURLToPath(new URL('../../bin/bsv-wire.js', import.meta.url));
 const cli = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 30_000, input: '' });
 
 t.test('every command of the README answers --help with its usage, exit 0', (t) => {
-  for (const command of ['connect', 'seeds', 'peers', 'headers', 'chain', 'block', 'broadcast', 'decode', 'encode']) {
+  for (const command of ['connect', 'seeds', 'peers', 'headers', 'chain', 'block', 'broadcast', 'replay', 'decode', 'encode']) {
     const r = cli([command, '--help']);
     t.equal(r.status, 0, `${command} --help exits 0`);
     t.match(r.stdout, /usage: bsv-wire/, `${command} --help prints a usage`);
