@@ -71,6 +71,11 @@ export interface BlockFollowerOptions {
 export interface BlockFollowerEvents {
   /** A block was acknowledged and the cursor saved. */
   acknowledged: (cursor: BlockCursor) => void;
+  /**
+   * A block of the best chain arrived whole, checksum and merkle root verified, ahead of its turn to be
+   * delivered. `watched`: its txids that a watchTxids() predicate matched (a broadcaster's own, to see them mined).
+   */
+  blockStored: (block: { readonly hash: Buffer; readonly height: number; readonly watched: readonly Buffer[] }) => void;
   /** A block was asked of another peer (stall, slow block, bad data, disconnect). */
   rerequest: (event: { readonly hash: Buffer; readonly from: string | undefined; readonly to: string; readonly reason: string }) => void;
   misbehavior: (event: { readonly peer: ManagedPeer; readonly points: number; readonly score: number; readonly reason: string }) => void;
@@ -100,6 +105,8 @@ class SpoolWriter {
   /** File offset of the first buffered byte. */
   private pos = 0;
   private hugeAt = -1;
+  /** Txids of this block that a watchTxids() predicate matched. */
+  readonly watched: Buffer[] = [];
   /** The last queued step: each write waits for the one before. */
   private tail: Promise<void>;
   private pendingBytes = 0;
@@ -292,6 +299,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   /** Spool work running in the background (writes, renames, removals), awaited by stop(). */
   private readonly io = new Set<Promise<void>>();
   private readonly subscriptions = new Listeners();
+  private readonly txWatchers = new Set<(txid: Buffer) => boolean>();
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private stopped = true;
@@ -329,10 +337,10 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
       this.run(() => this.sync.peerClosed(peer.id, this.clock.now()));
     });
     on('blockHeader', (ev: BlockHeaderEvent, peer: ManagedPeer) => this.onBlockHeader(ev, peer));
-    on('blockTx', (tx: BlockTransactionEvent, peer: ManagedPeer) => this.spoolWrite(peer, (w) => w.tx(tx.raw, tx.txid)));
+    on('blockTx', (tx: BlockTransactionEvent, peer: ManagedPeer) => this.spoolWrite(peer, (w) => (w.tx(tx.raw, tx.txid), this.watchTx(w, tx.txid))));
     on('blockTxStart', (_e: BlockTxStartEvent, peer: ManagedPeer) => this.spoolWrite(peer, (w) => w.hugeStart()));
     on('blockTxPiece', (e: BlockTxPieceEvent, peer: ManagedPeer) => this.spoolWrite(peer, (w) => w.hugePiece(e.bytes)));
-    on('blockTxEnd', (e: BlockTxEndEvent, peer: ManagedPeer) => this.spoolWrite(peer, (w) => w.hugeEnd(e.txid, e.size)));
+    on('blockTxEnd', (e: BlockTxEndEvent, peer: ManagedPeer) => this.spoolWrite(peer, (w) => (w.hugeEnd(e.txid, e.size), this.watchTx(w, e.txid))));
     on('blockEnd', (end: BlockEnd, peer: ManagedPeer) => this.onBlockEnd(end, peer));
     on('notfound', (msg: MessageOf<'notfound'>, peer: ManagedPeer) => {
       for (const item of msg.inventory) if (item.type === 2) this.run(() => this.sync.notFound(peer.id, item.hash, this.clock.now()));
@@ -361,6 +369,24 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     for (const id of [...this.writers.keys()]) this.abortWriter(id);
     await this.idle;
     while (this.io.size > 0) await Promise.all([...this.io]);
+  }
+
+  /**
+   * Look for txids in every block fetched (the Broadcaster's own, with `blocks: follower`): the matches come
+   * with `blockStored`, so nobody else has to download the block again. Returns the function that ends the watch.
+   */
+  watchTxids(match: (txid: Buffer) => boolean): () => void {
+    const watcher = (txid: Buffer): boolean => match(txid);
+    this.txWatchers.add(watcher);
+    return () => this.txWatchers.delete(watcher);
+  }
+
+  private watchTx(writer: SpoolWriter, txid: Buffer): void {
+    for (const match of this.txWatchers) {
+      if (!match(txid)) continue;
+      writer.watched.push(Buffer.from(txid));
+      return;
+    }
   }
 
   private lastHash(msg: MessageOf<'headers'>): Buffer {
@@ -430,6 +456,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     const state = { discarded: false };
     this.finishing.set(key, state);
     this.track(this.store(writer, end, state));
+    this.safeEmit('blockStored', { hash: end.hash, height: this.o.tree.get(end.hash)?.height ?? -1, watched: writer.watched });
     // The peer's next block waits while this one's writes are still backed up.
     this.guard(() => {
       const congested = writer.congestion();
