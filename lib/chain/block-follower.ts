@@ -135,9 +135,9 @@ class SpoolWriter {
     return this.pos + this.used;
   }
 
-  /** True once a write failed (the block cannot be kept). */
-  get failed(): boolean {
-    return this.failure !== undefined;
+  /** The first write error (the block cannot be kept), if any. */
+  get error(): unknown {
+    return this.failure;
   }
 
   tx(raw: Buffer, txid: Buffer): void {
@@ -438,7 +438,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     const ok = end.checksumOk && end.merkleRootOk !== false;
     // The spool budget counts bytes on disk: the spool file's size (36 bytes a tx over the wire's varints),
     // known before its last writes complete.
-    const spoolSize = ok && writer?.hash.equals(end.hash) && !writer.failed ? writer.size : undefined;
+    const spoolSize = ok && writer?.hash.equals(end.hash) && writer.error === undefined ? writer.size : undefined;
     const verdict = ok ? ({ ok: true, bytes: spoolSize ?? end.bytes } as const) : ({ ok: false, reason: end.checksumOk ? 'bad-merkle-root' : 'bad-checksum' } as const);
     let keep = false;
     this.run(() => {
@@ -447,6 +447,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
       return r.outputs;
     });
     if (!keep || !writer || spoolSize === undefined) {
+      if (writer?.error !== undefined) this.safeEmit('listenerError', writer.error);
       if (writer) this.track(writer.abort());
       // Taken as complete but with no copy on disk (the spool failed): fetch it again.
       if (keep) this.run(() => this.sync.unspool(end.hash, now));
@@ -468,19 +469,28 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   private async store(writer: SpoolWriter, end: BlockEnd, state: { discarded: boolean }): Promise<void> {
     const key = end.hash.toString('hex');
     const file = path.join(this.spoolDir, `${key}.blk`);
+    // Only this copy's entry: after a discard the same block may be fetched and finishing again.
+    const done = (): void => {
+      if (this.finishing.get(key) === state) this.finishing.delete(key);
+    };
+    let renamed = false;
     try {
       await writer.finish();
-      await fs.promises.rename(writer.file, file);
+      if (!state.discarded) {
+        await fs.promises.rename(writer.file, file);
+        renamed = true;
+      }
     } catch (err) {
-      this.finishing.delete(key);
+      done();
       await writer.abort();
       this.safeEmit('listenerError', err);
       if (!state.discarded && !this.stopped) this.run(() => this.sync.unspool(end.hash, this.clock.now()));
       return;
     }
-    this.finishing.delete(key);
+    done();
     if (state.discarded) {
-      await fs.promises.rm(file, { force: true });
+      // Dropped while its writes finished (no longer on the best chain).
+      await (renamed ? fs.promises.rm(file, { force: true }) : writer.abort());
       return;
     }
     this.spooled.set(key, { file, bytes: end.bytes });

@@ -11,7 +11,7 @@ import t, { type Test } from 'tap';
 import { BlockFollower, type BlockFollowerOptions } from '../../lib/chain/block-follower.js';
 import { CursorFile } from '../../lib/chain/block-cursor.js';
 import { sha256d } from '../../lib/hash.js';
-import { FakeClock, TestChain, deferred, makeLine, makeTx, scriptedNet, sleep, waitFor, type ServeMode, type TestBlock } from './follower-harness.js';
+import { FakeClock, TestChain, deferred, makeBlock, makeLine, makeTx, scriptedNet, sleep, waitFor, type ServeMode, type TestBlock } from './follower-harness.js';
 
 const hex = (b: Buffer): string => b.toString('hex');
 
@@ -67,6 +67,28 @@ async function setup(
     rmSync(dir, { recursive: true, force: true });
   });
   return { dir, clock, chain, net, follower, delivered, problems };
+}
+
+/** Holds every FileHandle.write (the spool's writes) until release(), as a disk that stopped would. */
+async function stuckDisk(t: Test): Promise<{ waiting: () => number; release: () => void }> {
+  const probeFile = join(tmpdir(), `bsv-wire-probe-${process.pid}`);
+  const probe = await fsp.open(probeFile, 'w');
+  const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+  await probe.close();
+  rmSync(probeFile, { force: true });
+  const realWrite = proto.write;
+  const gate = deferred();
+  let waiting = 0;
+  proto.write = async function (this: unknown, ...args: unknown[]) {
+    waiting++;
+    await gate.promise;
+    return realWrite.apply(this, args);
+  };
+  t.teardown(() => {
+    proto.write = realWrite;
+    gate.resolve();
+  });
+  return { waiting: () => waiting, release: () => gate.resolve() };
 }
 
 t.test('blocks that arrive out of order are delivered in chain order, each exactly as sent', async (t) => {
@@ -230,7 +252,7 @@ t.test('a silent peer: its blocks go to the other peer when the fake clock passe
 });
 
 t.test('stop() leaves no timer, no listener, no spool file, and nothing is asked afterwards', async (t) => {
-  const line = makeLine(3, (h) => [makeTx(h, 200_000)]);
+  const line = makeLine(3, (h) => [makeTx(h, 600_000)]);
   const { dir, net, follower, clock, chain } = await setup(t, { modes: ['hold'], line });
   await net.manager.start();
   await net.ready(1);
@@ -265,6 +287,7 @@ t.test('stop() leaves no timer, no listener, no spool file, and nothing is asked
   await waitFor('blocks asked for', () => peer.blocksAsked.length === 3);
   await peer.sendBlock(line[1]!.entry.hash, { stopAfter: 300_000 });
   await waitFor('a spool file open', () => readdirSync(join(dir, 'spool')).length === 1);
+  t.match(readdirSync(join(dir, 'spool')), [/\.part$/], 'block 1 half written');
   await follower.stop();
   t.same(started.filter((timer) => live.has(timer)), [], 'its interval is cleared');
   t.same(listeners(), before, 'every Manager listener it added is gone');
@@ -274,30 +297,13 @@ t.test('stop() leaves no timer, no listener, no spool file, and nothing is asked
   // Time passes, the chain grows, the peer hangs up: nothing reaches the follower any more.
   const asked = peer.blocksAsked.length;
   clock.advance(60_000);
-  chain.extend(makeLine(4, (h) => [makeTx(h, 200_000)]));
+  chain.extend(makeLine(4, (h) => [makeTx(h, 600_000)]));
   await sleep(100);
   t.equal(peer.blocksAsked.length, asked, 'no getdata after stop()');
 });
 
 t.test('a slow disk pauses only the reading of the peer whose block it is writing, with the waiting bytes bounded', async (t) => {
-  // Gate every spool write (FileHandle.write) as a disk that stopped; one block of 20 MB in 100 kB txs.
-  const probe = await fsp.open(join(tmpdir(), `bsv-wire-probe-${process.pid}`), 'w');
-  const proto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
-  await probe.close();
-  rmSync(join(tmpdir(), `bsv-wire-probe-${process.pid}`), { force: true });
-  const realWrite = proto.write;
-  const gate = deferred();
-  let gated = 0;
-  proto.write = async function (this: unknown, ...args: unknown[]) {
-    gated++;
-    await gate.promise;
-    return realWrite.apply(this, args);
-  };
-  t.teardown(() => {
-    proto.write = realWrite;
-    gate.resolve();
-  });
-
+  const disk = await stuckDisk(t);
   const line = makeLine(1, (h) => Array.from({ length: 200 }, (_, i) => makeTx(h * 1000 + i, 100_000)));
   const { net, follower, delivered } = await setup(t, { modes: ['serve'], line });
   follower.start();
@@ -311,13 +317,36 @@ t.test('a slow disk pauses only the reading of the peer whose block it is writin
     await sleep(200);
   }
   const frame = line[1]!.payload.length + 24;
-  t.ok(gated > 0, 'spool writes are waiting on the disk');
+  t.ok(disk.waiting() > 0, 'spool writes are waiting on the disk');
   t.ok(last < 7 * 1024 * 1024, `with the disk stuck the peer could hand over ${(last / 2 ** 20).toFixed(1)} MiB of the ${(frame / 2 ** 20).toFixed(1)} MiB block, then its reading paused`);
   t.equal(delivered.length, 0, 'nothing delivered yet');
 
-  gate.resolve();
+  disk.release();
   await waitFor('the block delivered', () => delivered.length === 1, 30_000);
   t.equal(peer()!.accepted, frame, 'the whole block was read once the disk moved');
   t.same(delivered[0]!.txids.map(hex), line[1]!.txids.map(hex), 'every transaction, in order');
   t.ok(delivered[0]!.raws.every((raw, i) => raw.equals(line[1]!.txs[i]!)), 'byte for byte');
+});
+
+t.test('a block a reorg drops while its spool writes are still pending leaves no file, and the new branch comes in order', async (t) => {
+  const disk = await stuckDisk(t);
+  const line = makeLine(1, (h) => [makeTx(h, 5000)]);
+  const b1 = makeBlock(line[0]!.entry, [makeTx(501, 700)], 5001);
+  const b2 = makeBlock(b1.entry, [makeTx(502, 700)], 5002);
+  const { dir, chain, net, follower, delivered, problems } = await setup(t, { modes: ['serve'], line: [...line, b1, b2] as TestBlock[], visible: 1 });
+  let stored = 0;
+  follower.on('blockStored', () => stored++);
+  follower.start();
+  await net.manager.start();
+  await waitFor('block a1 arrived, its writes held', () => stored === 1 && disk.waiting() > 0);
+
+  chain.setBest([line[0]!, b1, b2]);
+  chain.headers.emit('reorg');
+  await waitFor('b1 and b2 arrived', () => stored === 3);
+  disk.release();
+  await waitFor('cursor at 2', () => follower.cursor.height === 2);
+  t.same(delivered.map((d) => [d.height, hex(d.hash)]), [[1, hex(b1.entry.hash)], [2, hex(b2.entry.hash)]], 'b1, b2 delivered; a1 never');
+  await sleep(50);
+  t.same(readdirSync(join(dir, 'spool')), [], 'no spool file left, a1\'s included');
+  t.same(problems, [], 'no listener error');
 });
