@@ -92,6 +92,10 @@ const DEFAULT_MAX_WHOLE_TX = 16 * 1024 * 1024;
 /** Bytes of one block waiting to be written past which the peer sending it is paused (it reads again at half). */
 const MAX_PENDING_WRITES = 4 * WRITE_BUFFER;
 
+/** Write buffers whose write completed, reused by the next flush of any writer (fewer 1 MiB allocations to collect). */
+const spareBuffers: Buffer[] = [];
+const MAX_SPARE_BUFFERS = 8;
+
 /**
  * One block being written to the spool as it streams in from one peer. Writes go out asynchronously, one
  * after another (a huge transaction's header is patched after its placeholder), so a slow disk never blocks
@@ -100,7 +104,7 @@ const MAX_PENDING_WRITES = 4 * WRITE_BUFFER;
  */
 class SpoolWriter {
   private fh: fs.promises.FileHandle | undefined;
-  private buf = Buffer.allocUnsafe(WRITE_BUFFER);
+  private buf = spareBuffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
   private used = 0;
   /** File offset of the first buffered byte. */
   private pos = 0;
@@ -217,13 +221,14 @@ class SpoolWriter {
 
   private flush(): void {
     if (this.used === 0) return;
-    this.enqueue(this.buf.subarray(0, this.used), this.pos);
+    this.enqueue(this.buf.subarray(0, this.used), this.pos, this.buf);
     this.pos += this.used;
-    this.buf = Buffer.allocUnsafe(WRITE_BUFFER);
+    this.buf = spareBuffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
     this.used = 0;
   }
 
-  private enqueue(data: Buffer, at: number): void {
+  /** `reuse`: a write buffer that goes back to the spares once written. */
+  private enqueue(data: Buffer, at: number, reuse?: Buffer): void {
     this.pendingBytes += data.length;
     this.tail = this.tail.then(async () => {
       try {
@@ -236,6 +241,7 @@ class SpoolWriter {
         this.failure ??= err;
       }
       this.pendingBytes -= data.length;
+      if (reuse && spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(reuse);
       if (this.pendingBytes <= MAX_PENDING_WRITES / 2 || this.failure !== undefined) this.release();
     });
   }
