@@ -75,6 +75,11 @@ export interface BlockFollowerOptions {
 export interface BlockFollowerEvents {
   /** A block was acknowledged and the cursor saved. */
   acknowledged: (cursor: BlockCursor) => void;
+  /**
+   * A block of the best chain arrived whole, checksum and merkle root verified, ahead of its turn to be
+   * delivered. `watched`: its txids that a watchTxids() predicate matched (a broadcaster's own, to see them mined).
+   */
+  blockStored: (block: { readonly hash: Buffer; readonly height: number; readonly watched: readonly Buffer[] }) => void;
   /** A block was asked of another peer (stall, slow block, bad data, disconnect). */
   rerequest: (event: { readonly hash: Buffer; readonly from: string | undefined; readonly to: string; readonly reason: string }) => void;
   misbehavior: (event: { readonly peer: ManagedPeer; readonly points: number; readonly score: number; readonly reason: string }) => void;
@@ -88,21 +93,59 @@ const SPOOL_MAGIC = Buffer.from('BSPL');
 const WRITE_BUFFER = 1 << 20;
 const DEFAULT_MAX_WHOLE_TX = 16 * 1024 * 1024;
 
-/** One block being written to the spool as it streams in from one peer. */
+/** Bytes of one block waiting to be written past which the peer sending it is paused (it reads again at half). */
+const MAX_PENDING_WRITES = 4 * WRITE_BUFFER;
+
+/** Write buffers whose write completed, reused by the next flush of any writer (fewer 1 MiB allocations to collect). */
+const spareBuffers: Buffer[] = [];
+const MAX_SPARE_BUFFERS = 8;
+
+/**
+ * One block being written to the spool as it streams in from one peer. Writes go out asynchronously, one
+ * after another (a huge transaction's header is patched after its placeholder), so a slow disk never blocks
+ * the event loop and the other peers' sockets; past MAX_PENDING_WRITES, congestion() tells the shell to
+ * pause this peer, which bounds the bytes waiting in memory.
+ */
 class SpoolWriter {
-  private fd: number;
-  private buf = Buffer.allocUnsafe(WRITE_BUFFER);
+  private fh: fs.promises.FileHandle | undefined;
+  private buf = spareBuffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
   private used = 0;
+  /** File offset of the first buffered byte. */
   private pos = 0;
   private hugeAt = -1;
+  /** Txids of this block that a watchTxids() predicate matched. */
+  readonly watched: Buffer[] = [];
+  /** The last queued step: each write waits for the one before. */
+  private tail: Promise<void>;
+  private pendingBytes = 0;
+  private failure: unknown;
+  private aborted = false;
+  private drainWaiters: (() => void)[] = [];
 
   constructor(readonly file: string, readonly hash: Buffer, start: BlockHeaderEvent) {
-    this.fd = fs.openSync(file, 'w');
+    this.tail = fs.promises.open(file, 'w').then(
+      (fh) => {
+        this.fh = fh;
+      },
+      (err: unknown) => {
+        this.failure = err;
+      },
+    );
     const head = Buffer.alloc(4 + 80 + 4);
     SPOOL_MAGIC.copy(head, 0);
     encodeBlockHeader(start.header).copy(head, 4);
     head.writeUInt32LE(start.txCount, 84);
     this.write(head);
+  }
+
+  /** The file's size once everything queued and buffered is written. */
+  get size(): number {
+    return this.pos + this.used;
+  }
+
+  /** The first write error (the block cannot be kept), if any. */
+  get error(): unknown {
+    return this.failure;
   }
 
   tx(raw: Buffer, txid: Buffer): void {
@@ -128,27 +171,51 @@ class SpoolWriter {
     const h = Buffer.allocUnsafe(36);
     h.writeUInt32LE(size, 0);
     txid.copy(h, 4);
-    fs.writeSync(this.fd, h, 0, 36, this.hugeAt);
+    this.enqueue(h, this.hugeAt);
   }
 
-  /** Writes what is buffered and closes; returns the file's size. */
-  finish(): number {
+  /**
+   * While more than MAX_PENDING_WRITES bytes wait to be written: a promise that settles once they are down
+   * to half (or the writer ends). Given once per such episode, so the peer is held once.
+   */
+  congestion(): Promise<void> | undefined {
+    if (this.pendingBytes <= MAX_PENDING_WRITES || this.drainWaiters.length > 0 || this.aborted) return undefined;
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Writes what is buffered and closes the file; rejects when any write failed. */
+  finish(): Promise<void> {
     this.flush();
-    fs.closeSync(this.fd);
-    this.fd = -1;
-    return this.pos;
+    const done = this.tail.then(async () => {
+      const fh = this.fh;
+      this.fh = undefined;
+      if (fh) await fh.close().catch((err: unknown) => void (this.failure ??= err));
+      if (this.failure !== undefined) throw this.failure;
+    });
+    this.tail = done.catch(() => undefined);
+    return done;
   }
 
-  abort(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
-    fs.rmSync(this.file, { force: true });
+  /** Drops what is still queued, closes and removes the file. */
+  abort(): Promise<void> {
+    if (!this.aborted) {
+      this.aborted = true;
+      this.release();
+      this.tail = this.tail.then(async () => {
+        const fh = this.fh;
+        this.fh = undefined;
+        await fh?.close().catch(() => undefined);
+        await fs.promises.rm(this.file, { force: true });
+      });
+    }
+    return this.tail;
   }
 
   private write(b: Buffer): void {
     if (this.used + b.length > this.buf.length) this.flush();
     if (b.length >= this.buf.length) {
-      fs.writeSync(this.fd, b, 0, b.length, this.pos);
+      // Queued as it is: the decoder never writes to a buffer it emitted.
+      this.enqueue(b, this.pos);
       this.pos += b.length;
       return;
     }
@@ -158,9 +225,33 @@ class SpoolWriter {
 
   private flush(): void {
     if (this.used === 0) return;
-    fs.writeSync(this.fd, this.buf, 0, this.used, this.pos);
+    this.enqueue(this.buf.subarray(0, this.used), this.pos, this.buf);
     this.pos += this.used;
+    this.buf = spareBuffers.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER);
     this.used = 0;
+  }
+
+  /** `reuse`: a write buffer that goes back to the spares once written. */
+  private enqueue(data: Buffer, at: number, reuse?: Buffer): void {
+    this.pendingBytes += data.length;
+    this.tail = this.tail.then(async () => {
+      try {
+        for (let done = 0; done < data.length && this.failure === undefined && !this.aborted; ) {
+          const { bytesWritten } = await this.fh!.write(data, done, data.length - done, at + done);
+          if (bytesWritten === 0) throw new Error(`spool file ${this.file}: nothing written`);
+          done += bytesWritten;
+        }
+      } catch (err) {
+        this.failure ??= err;
+      }
+      this.pendingBytes -= data.length;
+      if (reuse && spareBuffers.length < MAX_SPARE_BUFFERS) spareBuffers.push(reuse);
+      if (this.pendingBytes <= MAX_PENDING_WRITES / 2 || this.failure !== undefined) this.release();
+    });
+  }
+
+  private release(): void {
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
   }
 }
 
@@ -213,7 +304,12 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   private readonly writers = new Map<string, SpoolWriter>();
   /** Hex hash -> spool file of a complete block waiting for its turn. */
   private readonly spooled = new Map<string, { readonly file: string; readonly bytes: number }>();
+  /** Hex hash -> a complete block whose last writes are still going to disk (`discarded`: dropped meanwhile). */
+  private readonly finishing = new Map<string, { discarded: boolean }>();
+  /** Spool work running in the background (writes, renames, removals), awaited by stop(). */
+  private readonly io = new Set<Promise<void>>();
   private readonly subscriptions = new Listeners();
+  private readonly txWatchers = new Set<(txid: Buffer) => boolean>();
   private timer: NodeJS.Timeout | undefined;
   private pumping = false;
   private stopped = true;
@@ -248,16 +344,15 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     const on = (event: string, fn: (...args: never[]) => void): void => this.subscriptions.on(m, event as 'peer:ready', fn);
     on('peer:ready', (peer: ManagedPeer) => this.onReady(peer));
     on('peer:close', (peer: ManagedPeer, _r: CloseReason) => {
-      this.writers.get(peer.id)?.abort();
-      this.writers.delete(peer.id);
+      this.abortWriter(peer.id);
       this.byId.delete(peer.id);
       this.run(() => this.sync.peerClosed(peer.id, this.clock.now()));
     });
     on('blockHeader', (ev: BlockHeaderEvent, peer: ManagedPeer) => this.onBlockHeader(ev, peer));
-    on('blockTx', (tx: BlockTransactionEvent, peer: ManagedPeer) => this.guard(() => this.writers.get(peer.id)?.tx(tx.raw, tx.txid)));
-    on('blockTxStart', (_e: BlockTxStartEvent, peer: ManagedPeer) => this.guard(() => this.writers.get(peer.id)?.hugeStart()));
-    on('blockTxPiece', (e: BlockTxPieceEvent, peer: ManagedPeer) => this.guard(() => this.writers.get(peer.id)?.hugePiece(e.bytes)));
-    on('blockTxEnd', (e: BlockTxEndEvent, peer: ManagedPeer) => this.guard(() => this.writers.get(peer.id)?.hugeEnd(e.txid, e.size)));
+    on('blockTx', (tx: BlockTransactionEvent, peer: ManagedPeer) => this.spoolWrite(peer, (w) => (w.tx(tx.raw, tx.txid), this.watchTx(w, tx.txid))));
+    on('blockTxStart', (_e: BlockTxStartEvent, peer: ManagedPeer) => this.spoolWrite(peer, (w) => w.hugeStart()));
+    on('blockTxPiece', (e: BlockTxPieceEvent, peer: ManagedPeer) => this.spoolWrite(peer, (w) => w.hugePiece(e.bytes)));
+    on('blockTxEnd', (e: BlockTxEndEvent, peer: ManagedPeer) => this.spoolWrite(peer, (w) => (w.hugeEnd(e.txid, e.size), this.watchTx(w, e.txid))));
     on('blockEnd', (end: BlockEnd, peer: ManagedPeer) => this.onBlockEnd(end, peer));
     on('notfound', (msg: MessageOf<'notfound'>, peer: ManagedPeer) => {
       for (const item of msg.inventory) if (item.type === 2) this.run(() => this.sync.notFound(peer.id, item.hash, this.clock.now()));
@@ -281,15 +376,33 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     this.log.info('block follower started', () => ({ cursor: this.cursorState.height, dir: this.o.dir }));
   }
 
-  /** Stop fetching and delivering; resolves once the handler running (if any) has settled. */
+  /** Stop fetching and delivering; resolves once the handler running (if any) and the spool's writes have settled. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.subscriptions.offAll();
-    for (const w of this.writers.values()) w.abort();
-    this.writers.clear();
+    for (const id of [...this.writers.keys()]) this.abortWriter(id);
     await this.idle;
+    while (this.io.size > 0) await Promise.all([...this.io]);
+  }
+
+  /**
+   * Look for txids in every block fetched (the Broadcaster's own, with `blocks: follower`): the matches come
+   * with `blockStored`, so nobody else has to download the block again. Returns the function that ends the watch.
+   */
+  watchTxids(match: (txid: Buffer) => boolean): () => void {
+    const watcher = (txid: Buffer): boolean => match(txid);
+    this.txWatchers.add(watcher);
+    return () => this.txWatchers.delete(watcher);
+  }
+
+  private watchTx(writer: SpoolWriter, txid: Buffer): void {
+    for (const match of this.txWatchers) {
+      if (!match(txid)) continue;
+      writer.watched.push(Buffer.from(txid));
+      return;
+    }
   }
 
   private lastHash(msg: MessageOf<'headers'>): Buffer {
@@ -321,8 +434,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   }
 
   private onBlockHeader(ev: BlockHeaderEvent, peer: ManagedPeer): void {
-    this.writers.get(peer.id)?.abort();
-    this.writers.delete(peer.id);
+    this.abortWriter(peer.id);
     const now = this.clock.now();
     this.sync.progress(peer.id, peer.stats().bytesReceived, now);
     this.run(() => this.sync.blockStarted(peer.id, ev.hash, now));
@@ -339,16 +451,9 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     const now = this.clock.now();
     this.sync.progress(peer.id, peer.stats().bytesReceived, now);
     const ok = end.checksumOk && end.merkleRootOk !== false;
-    // The spool budget counts bytes on disk: the spool file's size (36 bytes a tx over the wire's varints).
-    let spoolSize: number | undefined;
-    if (ok && writer?.hash.equals(end.hash)) {
-      try {
-        spoolSize = writer.finish();
-      } catch (err) {
-        writer.abort();
-        this.safeEmit('listenerError', err);
-      }
-    }
+    // The spool budget counts bytes on disk: the spool file's size (36 bytes a tx over the wire's varints),
+    // known before its last writes complete.
+    const spoolSize = ok && writer?.hash.equals(end.hash) && writer.error === undefined ? writer.size : undefined;
     const verdict = ok ? ({ ok: true, bytes: spoolSize ?? end.bytes } as const) : ({ ok: false, reason: end.checksumOk ? 'bad-merkle-root' : 'bad-checksum' } as const);
     let keep = false;
     this.run(() => {
@@ -357,22 +462,77 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
       return r.outputs;
     });
     if (!keep || !writer || spoolSize === undefined) {
-      writer?.abort();
+      if (writer?.error !== undefined) this.safeEmit('listenerError', writer.error);
+      if (writer) this.track(writer.abort());
       // Taken as complete but with no copy on disk (the spool failed): fetch it again.
       if (keep) this.run(() => this.sync.unspool(end.hash, now));
       return;
     }
+    const key = end.hash.toString('hex');
+    const state = { discarded: false };
+    this.finishing.set(key, state);
+    this.track(this.store(writer, end, state));
+    this.safeEmit('blockStored', { hash: end.hash, height: this.o.tree.get(end.hash)?.height ?? -1, watched: writer.watched });
+    // The peer's next block waits while this one's writes are still backed up.
+    this.guard(() => {
+      const congested = writer.congestion();
+      if (congested) peer.holdReading(congested);
+    });
+  }
+
+  /** The block's last bytes reach the spool file, which then takes its final name and waits for its turn. */
+  private async store(writer: SpoolWriter, end: BlockEnd, state: { discarded: boolean }): Promise<void> {
+    const key = end.hash.toString('hex');
+    const file = path.join(this.spoolDir, `${key}.blk`);
+    // Only this copy's entry: after a discard the same block may be fetched and finishing again.
+    const done = (): void => {
+      if (this.finishing.get(key) === state) this.finishing.delete(key);
+    };
+    let renamed = false;
     try {
-      const file = path.join(this.spoolDir, `${end.hash.toString('hex')}.blk`);
-      fs.renameSync(writer.file, file);
-      this.spooled.set(end.hash.toString('hex'), { file, bytes: end.bytes });
+      await writer.finish();
+      if (!state.discarded) {
+        await fs.promises.rename(writer.file, file);
+        renamed = true;
+      }
     } catch (err) {
-      writer.abort();
+      done();
+      await writer.abort();
       this.safeEmit('listenerError', err);
-      this.run(() => this.sync.unspool(end.hash, now));
+      if (!state.discarded && !this.stopped) this.run(() => this.sync.unspool(end.hash, this.clock.now()));
       return;
     }
+    done();
+    if (state.discarded) {
+      // Dropped while its writes finished (no longer on the best chain).
+      await (renamed ? fs.promises.rm(file, { force: true }) : writer.abort());
+      return;
+    }
+    this.spooled.set(key, { file, bytes: end.bytes });
     this.pump();
+  }
+
+  /** Hands one streamed piece of a block to its peer's spool writer, pausing the peer while the disk lags. */
+  private spoolWrite(peer: ManagedPeer, write: (writer: SpoolWriter) => void): void {
+    const writer = this.writers.get(peer.id);
+    if (!writer) return;
+    this.guard(() => {
+      write(writer);
+      const congested = writer.congestion();
+      if (congested) peer.holdReading(congested);
+    });
+  }
+
+  private abortWriter(peerId: string): void {
+    const writer = this.writers.get(peerId);
+    this.writers.delete(peerId);
+    if (writer) this.track(writer.abort());
+  }
+
+  /** Keeps background spool work for stop(); a failure is reported, never thrown. */
+  private track(work: Promise<void>): void {
+    const tracked = work.catch((err: unknown) => this.safeEmit('listenerError', err)).finally(() => this.io.delete(tracked));
+    this.io.add(tracked);
   }
 
   /** Deliver what is due, one block at a time, rewinding first when the cursor left the best chain. */
@@ -404,10 +564,12 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
         if (!next) return;
         const key = next.hash.toString('hex');
         const spooled = this.spooled.get(key);
+        // Its last writes are still going to disk: store() pumps again when they are done.
+        if (!spooled && this.finishing.has(key)) return;
         if (!spooled) throw new Error(`block ${key} complete but not in the spool`);
         await this.deliver(next, spooled.file, spooled.bytes);
         this.spooled.delete(key);
-        fs.rmSync(spooled.file, { force: true });
+        this.track(fs.promises.rm(spooled.file, { force: true }));
         this.saveCursor({ height: next.height, hash: next.hash });
       }
     } finally {
@@ -488,8 +650,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
           const peer = this.byId.get(o.peer);
           if (!peer) break;
           this.byId.delete(o.peer);
-          this.writers.get(o.peer)?.abort();
-          this.writers.delete(o.peer);
+          this.abortWriter(o.peer);
           this.log.warn('peer dropped', () => ({ peer: peer.id, address: peer.remoteAddress, reason: o.reason, ban: o.ban }));
           this.safeEmit('drop', { peer, reason: o.reason, ban: o.ban });
           void peer.close(o.ban ? 'banned' : 'local', o.reason);
@@ -501,9 +662,11 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
           break;
         case 'discard': {
           const key = o.hash.toString('hex');
+          const finishing = this.finishing.get(key);
+          if (finishing) finishing.discarded = true;
           const spooled = this.spooled.get(key);
           this.spooled.delete(key);
-          if (spooled) fs.rmSync(spooled.file, { force: true });
+          if (spooled) this.track(fs.promises.rm(spooled.file, { force: true }));
           break;
         }
       }

@@ -1,6 +1,8 @@
 // The shell around BroadcastCore: Manager peers in, inv/tx out, and a promise per broadcast. To see a
 // broadcast mined it fetches new blocks announced while broadcasts are active (inv or headers) from the
-// announcing peer and watches their txids as they stream; the app may also call minedIn().
+// announcing peer and watches their txids as they stream; given a running BlockFollower (`blocks`), it
+// takes the matches from the blocks that one fetches instead and fetches none itself. The app may also
+// call minedIn().
 import { EventEmitter } from 'eventemitter3';
 import type { Manager, ManagedPeer } from '../manager/index.js';
 import type { ManagerEvents } from '../manager/options.js';
@@ -12,6 +14,7 @@ import type { BlockEnd, BlockTransactionEvent } from '../peer/block-receiver.js'
 import { sha256d, toDisplayHex } from '../hash.js';
 import { systemClock, type Clock } from '../peer/clock.js';
 import { BroadcastCore, type BroadcastOptions, type BroadcastOutput, type BroadcastResult } from './broadcast.js';
+import type { BlockFollower } from './block-follower.js';
 import { Listeners } from './listeners.js';
 import { runCore } from './run-core.js';
 import { LogHook, logHook, type Logger } from '../logger.js';
@@ -21,10 +24,15 @@ export interface BroadcasterOptions extends BroadcastOptions {
   readonly clock?: Clock;
   /** Default 1 s. */
   readonly tickIntervalMs?: number;
-  /** Fetch blocks announced while broadcasts are active to see them mined (default true). */
+  /** Fetch blocks announced while broadcasts are active to see them mined (default true; false with `blocks`). */
   readonly fetchBlocks?: boolean;
   /** Where records go: each broadcast's start, propagation and outcome, and errors. Default: nothing. */
   readonly logger?: Logger;
+  /**
+   * A BlockFollower the app runs anyway: our txs are looked for in the blocks it fetches (its `blockStored`
+   * event), and the broadcaster fetches no block itself, so no block is downloaded twice.
+   */
+  readonly blocks?: Pick<BlockFollower, 'watchTxids' | 'on' | 'off'>;
 }
 
 export interface BroadcastTxOptions {
@@ -44,6 +52,8 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
   private readonly clock: Clock;
   private readonly tickIntervalMs: number;
   private readonly fetchBlocks: boolean;
+  private readonly blocks: BroadcasterOptions['blocks'];
+  private unwatch: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly subscriptions = new Listeners();
   private readonly waiting = new Map<string, { until: 'propagated' | 'settled'; resolve: (r: BroadcastResult) => void }>();
@@ -58,7 +68,8 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
     this.manager = options.manager;
     this.clock = options.clock ?? systemClock;
     this.tickIntervalMs = options.tickIntervalMs ?? 1000;
-    this.fetchBlocks = options.fetchBlocks ?? true;
+    this.blocks = options.blocks;
+    this.fetchBlocks = options.blocks ? false : (options.fetchBlocks ?? true);
     this.core = new BroadcastCore(options);
   }
 
@@ -83,19 +94,27 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
     });
     on('reject', (m: MessageOf<'reject'>, peer: ManagedPeer) => this.run(() => this.core.reject(peer.id, m.message, m.hash, m.reason, this.clock.now())));
     on('dsdetected', (m: MessageOf<'dsdetected'>, peer: ManagedPeer) => this.run(() => this.core.dsDetected(peer.id, m, this.clock.now())));
-    on('blockTx', (e: BlockTransactionEvent) => {
-      if (!this.core.has(e.txid)) return;
-      const key = e.blockHash.toString('hex');
-      let list = this.hits.get(key);
-      if (!list) this.hits.set(key, (list = []));
-      list.push(Buffer.from(e.txid));
-    });
-    on('blockEnd', (end: BlockEnd) => {
-      const key = end.hash.toString('hex');
-      const hits = this.hits.get(key);
-      this.hits.delete(key);
-      if (hits && end.checksumOk && end.merkleRootOk !== false) this.minedIn(end.hash, hits);
-    });
+    if (this.blocks) {
+      // The follower's blocks, as each arrives verified: our txids among them are mined.
+      this.unwatch = this.blocks.watchTxids((txid) => this.core.has(txid));
+      this.subscriptions.on(this.blocks, 'blockStored', (block: { readonly hash: Buffer; readonly watched: readonly Buffer[] }) => {
+        if (block.watched.length > 0) this.minedIn(block.hash, block.watched);
+      });
+    } else {
+      on('blockTx', (e: BlockTransactionEvent) => {
+        if (!this.core.has(e.txid)) return;
+        const key = e.blockHash.toString('hex');
+        let list = this.hits.get(key);
+        if (!list) this.hits.set(key, (list = []));
+        list.push(Buffer.from(e.txid));
+      });
+      on('blockEnd', (end: BlockEnd) => {
+        const key = end.hash.toString('hex');
+        const hits = this.hits.get(key);
+        this.hits.delete(key);
+        if (hits && end.checksumOk && end.merkleRootOk !== false) this.minedIn(end.hash, hits);
+      });
+    }
     for (const peer of this.manager.peers) if (peer.state === 'ready') this.core.peerReady(peer.id);
     this.timer = setInterval(() => this.run(() => this.core.tick(this.clock.now())), this.tickIntervalMs);
     this.timer.unref();
@@ -105,6 +124,8 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.subscriptions.offAll();
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 
   /** Announce a transaction (raw bytes or a RawTransaction) and resolve with its per-peer status and timings. */

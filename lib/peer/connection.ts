@@ -492,6 +492,21 @@ export class PeerConnection extends EventEmitter<PeerEvents> implements FrameBud
     else this.stream.resume();
   }
 
+  /**
+   * Read nothing more from the peer until `until` settles: backpressure for a listener that writes what
+   * arrives somewhere slower (a chain follower spooling a block to disk). Called from an event handler,
+   * the rest of the chunk being decoded is still delivered. Holds add up; each ends when its promise settles.
+   */
+  holdReading(until: PromiseLike<unknown>): void {
+    this.handlerBatches++;
+    this.updateReading();
+    const release = (): void => {
+      this.handlerBatches--;
+      this.updateReading();
+    };
+    Promise.resolve(until).then(release, release);
+  }
+
   /** Close the connection; resolves once the socket is closed. */
   close(code: CloseReasonCode = 'local', message = 'closed by us'): Promise<void> {
     this.apply(this.protocol.close(code, message));
