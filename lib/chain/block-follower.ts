@@ -474,10 +474,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     this.track(this.store(writer, end, state));
     this.safeEmit('blockStored', { hash: end.hash, height: this.o.tree.get(end.hash)?.height ?? -1, watched: writer.watched });
     // The peer's next block waits while this one's writes are still backed up.
-    this.guard(() => {
-      const congested = writer.congestion();
-      if (congested) peer.holdReading(congested);
-    });
+    this.guard(() => this.holdForDisk(peer, writer.congestion()));
   }
 
   /** The block's last bytes reach the spool file, which then takes its final name and waits for its turn. */
@@ -518,9 +515,16 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     if (!writer) return;
     this.guard(() => {
       write(writer);
-      const congested = writer.congestion();
-      if (congested) peer.holdReading(congested);
+      this.holdForDisk(peer, writer.congestion());
     });
+  }
+
+  /** Pauses the peer until the disk caught up; BlockSync is told, so the pause is not counted as its slowness. */
+  private holdForDisk(peer: ManagedPeer, congested: Promise<void> | undefined): void {
+    if (!congested) return;
+    peer.holdReading(congested);
+    this.sync.peerHeld(peer.id);
+    void congested.finally(() => this.sync.peerReleased(peer.id, this.clock.now()));
   }
 
   private abortWriter(peerId: string): void {

@@ -113,6 +113,10 @@ interface PeerState {
   score: number;
   /** The stall of this front request was reported already (only peer left: kept, but not re-reported). */
   stallReported: string | undefined;
+  /** How many of our own pauses of its socket (disk behind) are in force: while any is, it cannot be blamed. */
+  holds: number;
+  /** When our last pause of it ended: the stall window starts again from there. */
+  releasedAt: number;
 }
 
 interface BlockState {
@@ -189,6 +193,7 @@ export class BlockSync {
     this.peers.set(peer, {
       id: peer, info, claimed: info.height, bestKnown: undefined, unknownBest: undefined, common: -1, commonFor: '', missingFrom: Infinity,
       queue: [], frontSince: now, samples: [{ t: now, bytes: 0 }], bytes: 0, rate: 0, score: 0, stallReported: undefined,
+      holds: 0, releasedAt: -Infinity,
     });
     return this.schedule(now);
   }
@@ -244,6 +249,22 @@ export class BlockSync {
     // Keep what the floor looks back at, and one sample before it.
     const horizon = now - this.o.stallWindowMs - 1000;
     while (p.samples.length > 2 && p.samples[1]!.t <= horizon) p.samples.shift();
+  }
+
+  /**
+   * We stopped reading from the peer (our spool's disk is behind): until `peerReleased`, the time and the
+   * missing bytes are ours, not its, so the stall rule leaves it alone and measures afresh afterwards.
+   */
+  peerHeld(peer: string): void {
+    const p = this.peers.get(peer);
+    if (p) p.holds++;
+  }
+
+  peerReleased(peer: string, now: number): void {
+    const p = this.peers.get(peer);
+    if (!p || p.holds === 0) return;
+    p.holds--;
+    if (p.holds === 0) p.releasedAt = now;
   }
 
   /** A block's header arrived from the peer: it must be one we asked it for. */
@@ -380,9 +401,10 @@ export class BlockSync {
     const floorBytes = (this.o.bandwidthFloor * this.o.stallWindowMs) / 1000;
     for (const p of [...this.peers.values()]) {
       const front = p.queue[0];
-      if (!front) continue;
-      if (now - p.frontSince < this.o.stallWindowMs) continue;
-      const got = p.bytes - this.bytesAt(p, Math.max(p.frontSince, now - this.o.stallWindowMs));
+      if (!front || p.holds > 0) continue;
+      const since = Math.max(p.frontSince, p.releasedAt);
+      if (now - since < this.o.stallWindowMs) continue;
+      const got = p.bytes - this.bytesAt(p, Math.max(since, now - this.o.stallWindowMs));
       if (got >= floorBytes) continue;
       // Below the floor for the whole window: this peer's own slowness (it is measured only while it
       // owes us a block, and a block we asked of it is all it has to send).

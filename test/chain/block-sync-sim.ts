@@ -72,6 +72,8 @@ interface SimPeer {
   sent: number;
   started: boolean;
   closed: boolean;
+  /** We stopped reading from it (our disk behind): it sends nothing until resumed. */
+  paused?: boolean;
 }
 
 export interface SimLogEntry {
@@ -174,7 +176,7 @@ export class BlockSim {
   }
 
   private serve(p: SimPeer, stepMs: number): void {
-    if (p.closed) return;
+    if (p.closed || p.paused) return;
     const b = p.behaviour;
     if (b.kind === 'silent') return;
     let budget = (b.bytesPerSecond * stepMs) / 1000;

@@ -351,3 +351,29 @@ t.test('a peer that answers getheaders with nothing newer is on our chain up to 
   assertInOrder(t, sim, 40);
   t.end();
 });
+
+t.test('our own pause of a peer (the spool disk behind) is not its slowness: not dropped while held, measured afresh after', (t) => {
+  const run = (tellCore: boolean): BlockSim => {
+    const chain = new SimChain(40);
+    const sim = new BlockSim(chain, () => 500_000, { cursorHeight: 0 });
+    sim.addPeer('a', { kind: 'honest', bytesPerSecond: 2_000_000 });
+    sim.addPeer('b', { kind: 'honest', bytesPerSecond: 2_000_000 });
+    sim.run(1_000, () => false);
+    const a = sim.peers.get('a')!;
+    a.paused = true;
+    if (tellCore) sim.sync.peerHeld('a');
+    sim.run(25_000, () => false);
+    a.paused = false;
+    if (tellCore) sim.sync.peerReleased('a', sim.now);
+    sim.run(120_000);
+    return sim;
+  };
+  const told = run(true);
+  assertInOrder(t, told, 40);
+  t.equal(told.outputs('disconnect').length, 0, 'held for 25 s past the 9 s stall window, and not dropped');
+  t.ok(told.peers.get('a')!.closed === false, 'it stays and serves again');
+  // Control: the same pause, not told to the core, gets the peer dropped as a staller.
+  const untold = run(false);
+  t.ok(untold.outputs('disconnect').some((o) => o.output.peer === 'a' && o.output.reason === 'block-stall'), 'without peerHeld the pause reads as a stall');
+  t.end();
+});
