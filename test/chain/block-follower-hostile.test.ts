@@ -19,6 +19,7 @@ import { MSG_BLOCK } from '../../lib/messages/inventory.js';
 import type { Message } from '../../lib/messages/index.js';
 import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
 import { waitUntil } from '../manager/fixtures/peers.js';
+import { loopbackFullNodePeer } from '../helpers/scripted-peer.js';
 import { listen, type Listener } from '../../lib/transport/index.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
 
@@ -66,16 +67,7 @@ async function runAgainstHostile(t: Test, behaviour: Behaviour): Promise<Run> {
   const askedOfHostile = new Set<string>();
   let hostileClosed = 0;
   listener = await listen({ host: '127.0.0.1', port: 0 }, (socket) => {
-    socket.on('error', () => {});
-    const peer = new PeerConnection(socket, {
-      network: regtest,
-      direction: 'inbound',
-      userAgentPolicy: ACCEPT_ANY_UA,
-      startHeight: BLOCKS,
-      services: 1n,
-      selfNonces: new Set(),
-      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
-    });
+    const peer = loopbackFullNodePeer(socket, BLOCKS);
     hostile.push(peer);
     // One streamed frame at a time: blocks asked together go out one after the other.
     let sending: Promise<unknown> = Promise.resolve();

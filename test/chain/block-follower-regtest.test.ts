@@ -17,6 +17,7 @@ import { CursorFile } from '../../lib/chain/block-cursor.js';
 import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
 import { LockingScript, P2PKH, PrivateKey, Transaction } from '@bsv/sdk';
 import { waitUntil } from '../manager/fixtures/peers.js';
+import { loopbackFullNodePeer } from '../helpers/scripted-peer.js';
 import { listen, type Listener } from '../../lib/transport/index.js';
 import { PeerConnection } from '../../lib/peer/connection.js';
 import { recordingLogger } from '../helpers/recording-logger.js';
@@ -200,16 +201,7 @@ t.test('a silent block peer on loopback: its blocks are asked of the real node w
   // Completes the handshake, answers getheaders with nothing new, takes getdata and never sends a block.
   const askedAt = new Map<string, number>();
   listener = await listen({ host: '127.0.0.1', port: 0 }, (socket) => {
-    socket.on('error', () => {});
-    const peer = new PeerConnection(socket, {
-      network: regtest,
-      direction: 'inbound',
-      userAgentPolicy: ACCEPT_ANY_UA,
-      startHeight: BLOCKS,
-      services: 1n, // NODE_NETWORK: a full node, so it is asked for blocks
-      selfNonces: new Set(),
-      remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
-    });
+    const peer = loopbackFullNodePeer(socket, BLOCKS);
     peer.on('getdata', (m) => {
       for (const i of m.inventory) if (i.type === 2) askedAt.set(toDisplayHex(i.hash), Date.now());
     });

@@ -15,6 +15,7 @@ import { blockHash, type BlockHeader } from '../../lib/messages/block-header.js'
 import type { Message } from '../../lib/messages/index.js';
 import { toDisplayHex } from '../../lib/hash.js';
 import { recordingLogger } from '../helpers/recording-logger.js';
+import { TestChain } from './follower-harness.js';
 
 interface TestBlock {
   readonly entry: HeaderEntry;
@@ -30,30 +31,6 @@ function makeBlock(parent: HeaderEntry | undefined, time: number): TestBlock {
   const height = parent ? parent.height + 1 : 0;
   const entry: HeaderEntry = { hash: blockHash(header), prevHash: header.prevBlock, height, version: 1, time, bits: header.bits, chainWork: BigInt(height + 1) };
   return { entry, header, tx };
-}
-
-/** A best chain the test switches by hand, keeping every header ever seen (as a HeaderTree does). */
-class TestChain {
-  private readonly all = new Map<string, HeaderEntry>();
-  private line: HeaderEntry[] = [];
-  get best(): HeaderEntry {
-    return this.line[this.line.length - 1]!;
-  }
-  atHeight(height: number): HeaderEntry | undefined {
-    return this.line[height];
-  }
-  get(hash: Buffer): HeaderEntry | undefined {
-    return this.all.get(hash.toString('hex'));
-  }
-  commonHeight(hash: Buffer): number | undefined {
-    let e = this.get(hash);
-    while (e && !this.line[e.height]?.hash.equals(e.hash)) e = this.get(e.prevHash);
-    return e?.height;
-  }
-  setBest(line: HeaderEntry[]): void {
-    for (const e of line) this.all.set(e.hash.toString('hex'), e);
-    this.line = line;
-  }
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
@@ -81,7 +58,7 @@ t.test('a single peer reorgs; the new branch arrives tip first, two blocks in on
   const byHash = new Map([...shared, a3, a4, b3, b4, b5].map((b) => [b.entry.hash.toString('hex'), b]));
 
   const chain = new TestChain();
-  chain.setBest(shared.map((b) => b.entry));
+  chain.setEntries(shared.map((b) => b.entry));
   const headers = new EventEmitter<{ tip: () => void; reorg: () => void }>();
   const manager = new EventEmitter();
   const asked: Buffer[] = [];
@@ -144,7 +121,7 @@ t.test('a single peer reorgs; the new branch arrives tip first, two blocks in on
   await tick(); // let the start settle, so the old branch below is delivered the ordinary way
 
   // The old branch, delivered and acknowledged.
-  chain.setBest([...shared.map((b) => b.entry), a3.entry, a4.entry]);
+  chain.setEntries([...shared.map((b) => b.entry), a3.entry, a4.entry]);
   headers.emit('tip');
   manager.emit('headers', { command: 'headers', headers: [a4.header] }, peer); // the peer's announcement brought them
   await waitFor('getdata for a3 and a4', () => asked.length === 2);
@@ -156,7 +133,7 @@ t.test('a single peer reorgs; the new branch arrives tip first, two blocks in on
 
   // The reorg: the header chain switches to b3..b5; the peer answers the getdata tip first, b5 on its own,
   // then b4 and b3 in one burst.
-  chain.setBest([...shared.map((b) => b.entry), b3.entry, b4.entry, b5.entry]);
+  chain.setEntries([...shared.map((b) => b.entry), b3.entry, b4.entry, b5.entry]);
   headers.emit('reorg');
   manager.emit('headers', { command: 'headers', headers: [b3.header, b4.header, b5.header] }, peer);
   await waitFor('both disconnects', () => follower.cursor.height === 2);

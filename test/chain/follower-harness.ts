@@ -83,7 +83,7 @@ export class TestChain {
   private readonly all = new Map<string, HeaderEntry>();
   private line: HeaderEntry[] = [];
   readonly headers = new EventEmitter<{ tip: () => void; reorg: () => void }>();
-  constructor(blocks: readonly TestBlock[]) {
+  constructor(blocks: readonly TestBlock[] = []) {
     this.setBest(blocks);
   }
   get best(): HeaderEntry {
@@ -102,8 +102,12 @@ export class TestChain {
     return e?.height;
   }
   setBest(blocks: readonly TestBlock[]): void {
-    for (const b of blocks) this.all.set(b.entry.hash.toString('hex'), b.entry);
-    this.line = blocks.map((b) => b.entry);
+    this.setEntries(blocks.map((b) => b.entry));
+  }
+  /** The best line, by header entries. */
+  setEntries(line: readonly HeaderEntry[]): void {
+    for (const e of line) this.all.set(e.hash.toString('hex'), e);
+    this.line = [...line];
   }
   /** The chain grew: as a HeaderFollower's `tip` event. */
   extend(blocks: readonly TestBlock[]): void {

@@ -1,27 +1,19 @@
 // The connect helpers' logger over loopback: keepConnected logs each failed dial, each retry and when it gives
 // up; acceptPeers hands its logger to the peers it accepts, connectPeer to the one it dials.
 import t from 'tap';
-import net from 'node:net';
 import { acceptPeers } from '../../lib/connect/accept.js';
 import { connectPeer, keepConnected } from '../../lib/connect/dial.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import type { PeerConnection } from '../../lib/peer/connection.js';
 import { regtest } from '../../lib/networks.js';
 import { recordingLogger } from '../helpers/recording-logger.js';
+import { freePort } from '../helpers/ports.js';
 
 const opts = { network: regtest, userAgentPolicy: ACCEPT_ANY_UA } as const;
 
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 t.test('keepConnected to a port nobody listens on: a record per failed dial and attempt, then one "gave up"', async (t) => {
   const logger = recordingLogger();
-  const port = await deadPort();
+  const port = await freePort();
   await keepConnected({
     ...opts,
     host: '127.0.0.1',

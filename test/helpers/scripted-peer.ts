@@ -5,7 +5,9 @@ import type { Readable, Writable } from 'node:stream';
 import { FrameDecoder, encodeMessageFrame } from '../../lib/framing/index.js';
 import type { Message, MessageOf } from '../../lib/messages/index.js';
 import { regtest } from '../../lib/networks.js';
-import type { PeerConnection } from '../../lib/peer/connection.js';
+import type { Socket } from 'node:net';
+import { PeerConnection } from '../../lib/peer/connection.js';
+import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 
 /** A regtest version message from a scripted peer (protocol 70016); fields given override the defaults. */
 export function scriptedVersion(fields: Partial<MessageOf<'version'>> = {}): MessageOf<'version'> {
@@ -51,5 +53,23 @@ export function onRawFrames(stream: Readable, onFrame: (command: string, payload
       if (!onError) throw err;
       onError(err as Error);
     }
+  });
+}
+
+/**
+ * A regtest full node's side of an accepted loopback socket, as a PeerConnection the test scripts: it claims
+ * `startHeight`, offers NODE_NETWORK (so it is asked for blocks) and keeps its own nonces (both ends live in
+ * one process).
+ */
+export function loopbackFullNodePeer(socket: Socket, startHeight: number): PeerConnection {
+  socket.on('error', () => {});
+  return new PeerConnection(socket, {
+    network: regtest,
+    direction: 'inbound',
+    userAgentPolicy: ACCEPT_ANY_UA,
+    startHeight,
+    services: 1n,
+    selfNonces: new Set(),
+    remote: { address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
   });
 }

@@ -2,13 +2,13 @@
 // fields of each record when it has not), and the Manager's own records: start, dial failures and backoff,
 // bans with reason, score and address, closes, stop. Two Managers over loopback TCP.
 import t from 'tap';
-import net from 'node:net';
 import { Manager, type ManagedPeer } from '../../lib/manager/index.js';
 import { defineNetwork } from '../../lib/networks.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import type { Message } from '../../lib/messages/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { recordingLogger, type RecordingLogger } from '../helpers/recording-logger.js';
+import { freePort } from '../helpers/ports.js';
 import { waitUntil } from './fixtures/peers.js';
 
 const network = defineNetwork({ name: 'manager-logger', magic: 'a1b2c3e5', defaultPort: 18998 });
@@ -27,15 +27,6 @@ function childLogger(root: RecordingLogger, bindings: Record<string, unknown>, c
   };
 }
 
-/** A loopback port nothing listens on. */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 t.test("peer records carry the peer id; the Manager logs dials, backoff, the ban and the close", async (t) => {
   const listenerLog = recordingLogger();
   const dialerLog = recordingLogger();
@@ -52,7 +43,7 @@ t.test("peer records carry the peer id; the Manager logs dials, backoff, the ban
   });
   t.teardown(() => listener.stop());
   await listener.start();
-  const dead = await deadPort();
+  const dead = await freePort();
   const dialer = new Manager({
     network,
     outbound: 0,
