@@ -55,6 +55,11 @@ export interface BlockFollowerOptions {
   readonly dir: string;
   /** First block to deliver when there is no saved cursor (default 0). A saved cursor always wins. */
   readonly fromHeight?: number;
+  /**
+   * Or the first block by hash (wire order), when there is no saved cursor: it must be a header of the best
+   * chain the tree already holds (sync headers first), else the constructor throws a RangeError.
+   */
+  readonly fromHash?: Buffer;
   /** The app's handler: resolve to acknowledge the block (the cursor is then saved); a rejection stops the follower. */
   readonly onBlock: (block: DeliveredBlock) => Promise<void> | void;
   /** An acknowledged block left the best chain (tip first); resolve to move the cursor below it. */
@@ -327,9 +332,22 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     // The spool holds nothing the cursor needs: blocks past it are fetched again after a restart.
     fs.rmSync(this.spoolDir, { recursive: true, force: true });
     fs.mkdirSync(this.spoolDir, { recursive: true });
-    const from = options.fromHeight ?? 0;
-    this.cursorState = this.cursorFile.load() ?? { height: from - 1, hash: from > 0 ? options.tree.atHeight(from - 1)?.hash : undefined };
+    this.cursorState = this.cursorFile.load() ?? BlockFollower.startCursor(options);
     this.sync = new BlockSync({ ...options.sync, chain: options.tree, cursorHeight: this.cursorState.height, spoolBudget: options.spoolBudget });
+  }
+
+  /** The cursor before the first block to deliver, from fromHash or fromHeight. */
+  private static startCursor(options: BlockFollowerOptions): BlockCursor {
+    if (options.fromHeight !== undefined && options.fromHash !== undefined) throw new RangeError('give fromHeight or fromHash, not both');
+    if (options.fromHash !== undefined) {
+      const entry = options.tree.get(options.fromHash);
+      if (!entry || !options.tree.atHeight(entry.height)?.hash.equals(entry.hash)) {
+        throw new RangeError(`fromHash ${toDisplayHex(options.fromHash)} is not a block of the best header chain (sync its headers first)`);
+      }
+      return { height: entry.height - 1, hash: entry.height > 0 ? entry.prevHash : undefined };
+    }
+    const from = options.fromHeight ?? 0;
+    return { height: from - 1, hash: from > 0 ? options.tree.atHeight(from - 1)?.hash : undefined };
   }
 
   /** The last acknowledged block. */

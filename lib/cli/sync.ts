@@ -5,7 +5,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { toDisplayHex } from '../hash.js';
+import { fromDisplayHex, toDisplayHex } from '../hash.js';
 import { HeaderStore, HeaderStoreLockedError } from '../chain/header-store.js';
 import { HeaderFollower } from '../chain/header-follower.js';
 import { BlockFollower, type DeliveredBlock } from '../chain/block-follower.js';
@@ -19,10 +19,11 @@ import { createManagerMetrics, type BsvWireMetrics, type MetricsServer } from '.
 import { METRICS_OPTIONS, METRICS_USAGE, metricsAddressFrom, startMetricsEndpoint } from './metrics-endpoint.js';
 import { cliLogger } from './log.js';
 
-export const SYNC_USAGE = `usage: bsv-wire sync --from HEIGHT|--resume [--to HEIGHT] [--json] [options]
+export const SYNC_USAGE = `usage: bsv-wire sync --from HEIGHT|HASH|--resume [--to HEIGHT] [--json] [options]
   Downloads the blocks of the best chain, in order, each once, from all peers. The data directory holds
   the header store and, in blocks/, the cursor (the last block printed) and the download spool.
-  --from HEIGHT      start at this height (forgets a saved cursor)
+  --from HEIGHT|HASH start at this height, or at this block (explorer hex; its header must be in the store)
+                     (either forgets a saved cursor)
   --resume           continue after the saved cursor
   --to HEIGHT        exit 0 once this block is done (without it: keep following the tip until Ctrl-C)
   --json             one line per block: {"event":"block","height","hash","size","txCount"}
@@ -102,9 +103,10 @@ function emitJson(event: Record<string, unknown>): Promise<void> | undefined {
 
 export async function runSync(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(args, SYNC_OPTIONS);
-  const from = parseHeight(values.from, '--from');
+  const fromHash = values.from !== undefined && /^[0-9a-fA-F]{64}$/.test(values.from) ? fromDisplayHex(values.from) : undefined;
+  const from = fromHash ? undefined : parseHeight(values.from, '--from');
   const resume = values.resume === true;
-  if ((from === undefined) === !resume) throw new CliError('give one of --from HEIGHT or --resume', 2);
+  if ((from === undefined && fromHash === undefined) === !resume) throw new CliError('give one of --from HEIGHT|HASH or --resume', 2);
   const to = parseHeight(values.to, '--to');
   if (to !== undefined && from !== undefined && to < from) throw new CliError(`--to ${to} is below --from ${from}`, 2);
   const timeoutMs = parseDurationMs(values.timeout);
@@ -115,7 +117,7 @@ export async function runSync(args: string[]): Promise<number> {
   const blocksDir = join(session.dataDir, 'blocks');
   const cursorFile = join(blocksDir, 'cursor.json');
   if (resume && !existsSync(cursorFile)) throw new CliError(`no saved cursor in ${blocksDir}: start with --from HEIGHT`, 2);
-  if (from !== undefined) await rm(cursorFile, { force: true });
+  if (from !== undefined || fromHash !== undefined) await rm(cursorFile, { force: true });
 
   const store = await openStore(session);
   const manager = createManager(session);
@@ -160,13 +162,20 @@ export async function runSync(args: string[]): Promise<number> {
 
   const stopWatching = watchForNoPeers(manager, session, fail);
   try {
+    if (fromHash) {
+      const entry = store.tree.get(fromHash);
+      if (!entry || !store.tree.atHeight(entry.height)?.hash.equals(fromHash)) {
+        throw new CliError(`--from ${values.from}: not a block of the best chain in the header store (run bsv-wire headers first)`, 2);
+      }
+      if (to !== undefined && to < entry.height) throw new CliError(`--to ${to} is below --from's height ${entry.height}`, 2);
+    }
     follower = new BlockFollower({
       manager,
       logger: cliLogger(),
       tree: store.tree,
       headers,
       dir: blocksDir,
-      fromHeight: from ?? 0,
+      ...(fromHash ? { fromHash } : { fromHeight: from ?? 0 }),
       onBlock: async (b) => {
         // Past --to: refuse it, so the cursor stays at --to (the follower stops on a rejected handler).
         if (to !== undefined && b.height > to) throw new PastTarget();

@@ -356,3 +356,20 @@ t.test('a block a reorg drops while its spool writes are still pending leaves no
   t.same(readdirSync(join(dir, 'spool')), [], 'no spool file left, a1\'s included');
   t.same(problems, [], 'no listener error');
 });
+
+t.test('fromHash: delivery starts at that block of the best chain; a hash the tree lacks is refused at construction', async (t) => {
+  const line = makeLine(5, (h) => [makeTx(h * 10)]);
+  const { net, follower, delivered } = await setup(t, { modes: ['serve'], line, follower: { fromHeight: undefined, fromHash: line[3]!.entry.hash } });
+  t.equal(follower.cursor.height, 2, 'the cursor starts just below the block');
+  follower.start();
+  await net.manager.start();
+  await waitFor('blocks 3..5 delivered', () => delivered.length === 3);
+  t.same(delivered.map((d) => d.height), [3, 4, 5], 'from the hash, in order, nothing before it');
+  const stranger = makeBlock(line[5]!.entry, [makeTx(999)], 9999);
+  t.throws(
+    () => new BlockFollower({ manager: net.manager, tree: new TestChain(line), headers: new TestChain(line).headers, dir: join(tmpdir(), `bsv-wire-fromhash-${process.pid}`), fromHash: stranger.entry.hash, onBlock: () => {} }),
+    RangeError,
+    'an unknown hash is a RangeError',
+  );
+  rmSync(join(tmpdir(), `bsv-wire-fromhash-${process.pid}`), { recursive: true, force: true });
+});

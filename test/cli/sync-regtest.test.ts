@@ -70,6 +70,14 @@ t.test('sync --from 0 --to N --json: every block once, in order, equal to RPC; -
   t.equal(third.code, 0, third.stderr);
   await matchesNode(t, blockLines(third.stdout), tip + 1, tip + 5);
 
+  // --from HASH: the store in `dir` holds the headers, so delivery starts at that block (the old cursor is forgotten).
+  const byHash = await runCli(['sync', ...base, '--from', await hashAt(50), '--to', '55', '--json'], { killAfterMs: 90_000 });
+  t.equal(byHash.code, 0, byHash.stderr);
+  await matchesNode(t, blockLines(byHash.stdout), 50, 55);
+  const unknownHash = await runCli(['sync', '--network', 'regtest', '--peer', peer, '--datadir', tempDir(t), '--from', await hashAt(50)]);
+  t.equal(unknownHash.code, 2, 'a hash the (empty) header store lacks is a usage error');
+  t.match(unknownHash.stderr, /not a block of the best chain in the header store/);
+
   const plain = await runCli(['sync', '--network', 'regtest', '--peer', peer, '--datadir', tempDir(t), '--from', '100', '--to', String(tip)], { killAfterMs: 90_000 });
   t.equal(plain.code, 0, plain.stderr);
   t.match(plain.stdout, new RegExp(`synced ${tip - 99} blocks \\([\\d.]+ MB\\) to height ${tip} in `));
