@@ -11,11 +11,18 @@ import type { PeerConnection } from '../peer/connection.js';
 import type { Clock } from '../peer/clock.js';
 import { CliError, parseCommandArgs, userAgentPolicyFor } from './common.js';
 import { describeEvent, handshakeEvent, peerLabel, type ConnectEvent } from './connect-events.js';
+import { HeaderTree } from '../chain/header-tree.js';
+import { genesisHeader } from '../chain/genesis.js';
+import { MAX_BLOCKS_TO_ANNOUNCE } from '../chain/header-sync.js';
+import { blockHash } from '../messages/block-header.js';
+import { MSG_BLOCK } from '../messages/inventory.js';
+import { toDisplayHex } from '../hash.js';
 
 export const REPLAY_USAGE = `usage: bsv-wire replay DIR [--realtime] [--json] [--check] [--expect-close CODE] [--expect-ban]
   Replays a capture made with --capture (or by Bitcoin Core's -capturemessages): each peer folder's
   received frames go through the framer, the codecs and the peer state machine again, on the capture's
-  clock, and the handshake, ban and close events are printed as connect printed them live.
+  clock, and the handshake, block, ban and close events are printed as connect printed them live (block
+  heights come from the replayed headers, as a fresh data directory had them; unplaced blocks have none).
   DIR                   the capture directory (every peer folder in it) or one peer folder
   --realtime            wait between frames as long as they were apart live (default: as fast as possible)
   --json                one JSON event per line, as connect --json
@@ -52,6 +59,55 @@ function banSubnet(address: string): string {
   const ip = canonicalIp(address);
   const subnet = ip ? parseSubnet(ip) : undefined;
   return subnet ? formatSubnet(subnet) : address;
+}
+
+/**
+ * Blocks the peers announced (inv, or headers messages short enough to be announcements), placed as connect
+ * placed them live: by a header tree fed every header the replayed peers sent, from the network's genesis
+ * (what a fresh data directory's header store had). One per replay run, across sessions, as live.
+ */
+class AnnouncedBlocks {
+  private readonly trees = new Map<string, HeaderTree | undefined>();
+  private readonly seen = new Set<string>();
+  /** Announced blocks the tree could not place yet, with who announced them. */
+  private readonly pending = new Map<string, string>();
+
+  attach(conn: PeerConnection, clock: Clock, emit: (e: ConnectEvent, timeMs: number) => void): void {
+    const tree = this.treeFor(conn.network);
+    const announce = (hash: Buffer): void => {
+      const key = hash.toString('hex');
+      if (this.seen.has(key)) return;
+      if (this.seen.size > 10_000) this.seen.clear();
+      this.seen.add(key);
+      const placed = tree?.get(hash);
+      if (placed) emit({ event: 'block', peer: peerLabel(conn), hash: toDisplayHex(hash), height: placed.height }, clock.now());
+      else if (this.pending.size < 10_000) this.pending.set(key, peerLabel(conn));
+    };
+    conn.on('inv', (m) => {
+      for (const item of m.inventory) if (item.type === MSG_BLOCK) announce(item.hash);
+    });
+    conn.on('headers', (m) => {
+      // As live: the announcement is seen first, then the header chain places the new headers in height order.
+      if (m.headers.length <= MAX_BLOCKS_TO_ANNOUNCE) for (const header of m.headers) announce(blockHash(header));
+      for (const header of m.headers) {
+        const hash = blockHash(header);
+        if (!tree || !tree.has(header.prevBlock)) continue;
+        const entry = tree.insert(header, hash);
+        const label = this.pending.get(hash.toString('hex'));
+        if (label === undefined) continue;
+        this.pending.delete(hash.toString('hex'));
+        emit({ event: 'block', peer: label, hash: toDisplayHex(hash), height: entry.height }, clock.now());
+      }
+    });
+  }
+
+  private treeFor(network: Network): HeaderTree | undefined {
+    if (!this.trees.has(network.name)) {
+      const genesis = genesisHeader(network);
+      this.trees.set(network.name, genesis ? HeaderTree.fromGenesis(genesis) : undefined);
+    }
+    return this.trees.get(network.name);
+  }
 }
 
 /** The per-peer events connect prints, from a replayed connection, timed by the capture's clock. */
@@ -110,12 +166,16 @@ export async function runReplay(args: string[]): Promise<number> {
   };
   const failures: string[] = [];
   let last: SessionReplay | undefined;
+  const blocks = new AnnouncedBlocks();
   for (const folder of peerFolders(positionals[0]!)) {
     const results = await replayCapture({
       folder,
       network,
       realtime: values.realtime === true,
-      onSession: (conn, session, clock) => attach(conn, session.open?.type ?? 'manual', clock, print),
+      onSession: (conn, session, clock) => {
+        attach(conn, session.open?.type ?? 'manual', clock, print);
+        blocks.attach(conn, clock, print);
+      },
       peerOptionsFor: (net) => ({ userAgentPolicy: userAgentPolicyFor(net) }),
     });
     for (const r of results) {

@@ -1,6 +1,6 @@
 // --capture and replay end to end with the built command: a session against the bcash regtest node,
 // and sessions with scripted hostile loopback peers, captured by `connect --capture`, then replayed by
-// `replay`: the same events (handshake, ban, close) in the same order with the same fields, and --check
+// `replay`: the same events (handshake, block, ban, close) in the same order with the same fields, and --check
 // passing. Only loopback is touched.
 import t, { type Test } from 'tap';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -13,8 +13,8 @@ import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
 import { scriptedVersion, sendScripted } from '../helpers/scripted-peer.js';
 import { jsonEvents, runCli, startCli, tempDir } from './fixtures/run-cli.js';
 
-/** What replay prints: the per-peer events (block events need the header chain, which replay does not rebuild). */
-const PER_PEER = new Set(['handshake', 'ban', 'close']);
+/** What replay prints: the per-peer events, blocks included (placed by the headers replayed from genesis). */
+const PER_PEER = new Set(['handshake', 'block', 'ban', 'close']);
 const withoutTime = (e: Record<string, unknown>): Record<string, unknown> => {
   const { time: _time, ...rest } = e;
   return rest;
@@ -57,7 +57,8 @@ t.test('against the regtest node: capture a session, replay it, the same events'
   t.equal(replay.code, 0, `replay --check passes; stderr: ${replay.stderr}`);
   const liveEvents = jsonEvents(live.stdout).filter((e) => PER_PEER.has(e.event as string));
   const replayed = jsonEvents(replay.stdout);
-  t.ok(liveEvents.length >= 2, 'live: a handshake and a close');
+  t.ok(liveEvents.length >= 3, 'live: a handshake, the mined block and a close');
+  t.ok(replayed.some((e) => e.event === 'block' && e.hash === mined && e.height === 4), 'the replay places the mined block at height 4');
   t.same(replayed.map(withoutTime), liveEvents.map(withoutTime), 'the same events, same fields, same order');
   t.match(replay.stderr, /session 1: \d+ frames fed; closed local; live: local; sent \d+ frames, all in the capture's \d+ in order/);
   // Event times are the capture's, within the live session.
