@@ -5,6 +5,7 @@ import { DecodeError } from '../../lib/errors.js';
 import { sha256d } from '../../lib/hash.js';
 import { seededRandom } from '../helpers/prng.js';
 import { assembleBlock, manyItemTx, referenceDecodeBlock } from './fixtures/reference.js';
+import { compactSize } from '../helpers/codec.js';
 
 /** What a decode delivered: each tx's bytes (whole, or its pieces joined) and txid, and which were streamed. */
 interface Delivered {
@@ -59,23 +60,14 @@ function decodeWith(payload: Buffer, threshold: number, chunkAt: (at: number) =>
 /** A tx with one input and outputs whose scripts are `scriptSizes` bytes (seeded content). */
 function bigScriptTx(scriptSizes: number[], seed: number): Buffer {
   const rnd = seededRandom(seed);
-  const parts: Buffer[] = [Buffer.from([1, 0, 0, 0, 1]), Buffer.alloc(36, seed), Buffer.from([2, 0x51, 0x51]), Buffer.alloc(4, 0xff), varint(scriptSizes.length)];
+  const parts: Buffer[] = [Buffer.from([1, 0, 0, 0, 1]), Buffer.alloc(36, seed), Buffer.from([2, 0x51, 0x51]), Buffer.alloc(4, 0xff), compactSize(scriptSizes.length)];
   for (const size of scriptSizes) {
     const script = Buffer.alloc(size);
     for (let i = 0; i < size; i += 97) script[i] = Math.floor(rnd() * 256);
-    parts.push(Buffer.alloc(8, 1), varint(size), script);
+    parts.push(Buffer.alloc(8, 1), compactSize(size), script);
   }
   parts.push(Buffer.from([0, 0, 0, 0]));
   return Buffer.concat(parts);
-}
-
-function varint(n: number): Buffer {
-  if (n < 0xfd) return Buffer.from([n]);
-  if (n <= 0xffff) return Buffer.from([0xfd, n & 0xff, n >> 8]);
-  const b = Buffer.alloc(5);
-  b[0] = 0xfe;
-  b.writeUInt32LE(n, 1);
-  return b;
 }
 
 function check(t: Test, payload: Buffer, got: Delivered, threshold: number, label: string): void {

@@ -19,6 +19,7 @@ import { regtest } from '../../lib/networks.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import type { Clock } from '../../lib/peer/clock.js';
 import type { HeaderEntry } from '../../lib/chain/types.js';
+import { compactSize } from '../helpers/codec.js';
 
 export const PIECE = 64 * 1024;
 
@@ -31,15 +32,6 @@ export class FakeClock implements Clock {
   advance(ms: number): void {
     this.t += ms;
   }
-}
-
-function compactSize(n: number): Buffer {
-  if (n < 0xfd) return Buffer.from([n]);
-  if (n <= 0xffff) return Buffer.from([0xfd, n & 0xff, n >> 8]);
-  const b = Buffer.alloc(5);
-  b[0] = 0xfe;
-  b.writeUInt32LE(n, 1);
-  return b;
 }
 
 /** A valid one-input one-output transaction whose output script holds `scriptBytes` bytes (seeded, so txids differ). */
