@@ -579,7 +579,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
           this.log.info('block disconnected', () => ({ height: c.height, hash: toDisplayHex(c.hash!) }));
           await this.o.onBlockDisconnected?.({ height: c.height, hash: c.hash });
           const parent = this.o.tree.get(c.hash)?.prevHash;
-          this.saveCursor({ height: c.height - 1, hash: c.height - 1 >= 0 ? parent : undefined });
+          await this.saveCursor({ height: c.height - 1, hash: c.height - 1 >= 0 ? parent : undefined });
           continue;
         }
         const next = this.sync.nextToDeliver();
@@ -592,7 +592,7 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
         await this.deliver(next, spooled.file, spooled.bytes);
         this.spooled.delete(key);
         this.track(fs.promises.rm(spooled.file, { force: true }));
-        this.saveCursor({ height: next.height, hash: next.hash });
+        await this.saveCursor({ height: next.height, hash: next.hash });
       }
     } finally {
       // Cleared in the same synchronous step as the last "nothing due" check. Clearing it in a `.finally`
@@ -602,8 +602,8 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
     }
   }
 
-  private saveCursor(c: BlockCursor): void {
-    this.cursorFile.save(c);
+  private async saveCursor(c: BlockCursor): Promise<void> {
+    await this.cursorFile.save(c);
     this.cursorState = c;
     this.log.debug('cursor saved', () => ({ height: c.height, hash: c.hash ? toDisplayHex(c.hash) : undefined }));
     this.run(() => this.sync.setCursor(c.height, this.clock.now()));

@@ -4,17 +4,16 @@ import { join } from 'node:path';
 import t from 'tap';
 import { CursorFile } from '../../lib/chain/block-cursor.js';
 
-t.test('save then load; no file means no cursor; the temp file never stays', (t) => {
+t.test('save then load; no file means no cursor; the temp file never stays', async (t) => {
   const dir = t.testdir();
   const file = new CursorFile(join(dir, 'cursor.json'));
   t.equal(file.load(), undefined, 'no cursor yet');
   const hash = Buffer.alloc(32, 7);
-  file.save({ height: 42, hash });
+  await file.save({ height: 42, hash });
   t.same(file.load(), { height: 42, hash });
-  file.save({ height: -1, hash: undefined });
+  await file.save({ height: -1, hash: undefined });
   t.same(file.load(), { height: -1, hash: undefined }, 'before the genesis block');
   t.notOk(existsSync(join(dir, 'cursor.json.tmp')), 'temp file renamed away');
-  t.end();
 });
 
 t.test('a damaged cursor is an error, never a silent restart from scratch', (t) => {
