@@ -17,7 +17,7 @@ import { BlockSync, type BlockChain, type BlockSyncOptions, type BlockSyncOutput
 import { CursorFile, type BlockCursor } from './block-cursor.js';
 import type { HeaderEntry } from './types.js';
 import { Listeners } from './listeners.js';
-import { runCore } from './run-core.js';
+import { emitSafely, runCore } from './run-core.js';
 import { LogHook, logHook, type Logger } from '../logger.js';
 import { toDisplayHex } from '../hash.js';
 
@@ -706,18 +706,6 @@ export class BlockFollower extends EventEmitter<BlockFollowerEvents> {
   }
 
   private safeEmit<E extends keyof BlockFollowerEvents>(event: E, ...args: Parameters<BlockFollowerEvents[E]>): void {
-    // Errors the shell caught (a core step, a spool write, a peer send) are reported as listenerError.
-    if (event === 'listenerError') this.log.error('error', () => ({ err: args[0] }));
-    try {
-      (this.emit as (e: E, ...a: Parameters<BlockFollowerEvents[E]>) => boolean)(event, ...args);
-    } catch (err) {
-      this.log.error('listener error', () => ({ event, err }));
-      if (event === 'listenerError') return;
-      try {
-        this.emit('listenerError', err);
-      } catch {
-        // The app's own business.
-      }
-    }
+    emitSafely(this, this.log, event as string, args);
   }
 }

@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../peer/clock.js';
 import { BroadcastCore, type BroadcastOptions, type BroadcastOutput, type BroadcastResult } from './broadcast.js';
 import type { BlockFollower } from './block-follower.js';
 import { Listeners } from './listeners.js';
-import { runCore } from './run-core.js';
+import { emitSafely, runCore } from './run-core.js';
 import { LogHook, logHook, type Logger } from '../logger.js';
 
 export interface BroadcasterOptions extends BroadcastOptions {
@@ -201,18 +201,7 @@ export class Broadcaster extends EventEmitter<BroadcasterEvents> {
   }
 
   private safeEmit<E extends keyof BroadcasterEvents>(event: E, ...args: Parameters<BroadcasterEvents[E]>): void {
-    if (event === 'listenerError') this.log.error('error', () => ({ err: args[0] }));
-    try {
-      (this.emit as (e: E, ...a: Parameters<BroadcasterEvents[E]>) => boolean)(event, ...args);
-    } catch (err) {
-      this.log.error('listener error', () => ({ event, err }));
-      if (event === 'listenerError') return;
-      try {
-        this.emit('listenerError', err);
-      } catch {
-        // The app's own business.
-      }
-    }
+    emitSafely(this, this.log, event as string, args);
   }
 }
 

@@ -13,7 +13,7 @@ import { checkHeader } from './rules.js';
 import { HeaderSync, type HeaderSyncEvents, type HeaderSyncOutput, type SyncTree } from './header-sync.js';
 import type { ChainView, HeaderEntry, Reorg } from './types.js';
 import { Listeners } from './listeners.js';
-import { runCore } from './run-core.js';
+import { emitSafely, runCore } from './run-core.js';
 import { LogHook, logHook, type Logger } from '../logger.js';
 import { toDisplayHex } from '../hash.js';
 
@@ -189,19 +189,7 @@ export class HeaderFollower extends EventEmitter<HeaderFollowerEvents> {
   }
 
   private safeEmit<E extends keyof HeaderFollowerEvents>(event: E, ...args: Parameters<HeaderFollowerEvents[E]>): void {
-    // Errors the shell caught (a core step, a peer send) are reported as listenerError.
-    if (event === 'listenerError') this.log.error('error', () => ({ err: args[0] }));
-    try {
-      (this.emit as (e: E, ...a: Parameters<HeaderFollowerEvents[E]>) => boolean)(event, ...args);
-    } catch (err) {
-      this.log.error('listener error', () => ({ event, err }));
-      if (event === 'listenerError') return;
-      try {
-        this.emit('listenerError', err);
-      } catch {
-        // The app's own business.
-      }
-    }
+    emitSafely(this, this.log, event as string, args);
   }
 }
 

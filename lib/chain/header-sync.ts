@@ -7,6 +7,7 @@ import type { BlockHeader } from '../messages/block-header.js';
 import { sha256d } from '../hash.js';
 import { isHeadersReply } from '../peer/headers-reply.js';
 import type { ChainView, HeaderEntry, Reorg } from './types.js';
+import { emitSafely } from './run-core.js';
 
 /** How the drop of a peer that missed the getheaders deadline begins (metrics count header stalls by it). */
 export const HEADERS_STALL_REASON = 'no headers reply';
@@ -476,15 +477,6 @@ export class HeaderSync extends EventEmitter<HeaderSyncEvents> {
   }
 
   private safeEmit<E extends keyof HeaderSyncEvents>(event: E, ...args: Parameters<HeaderSyncEvents[E]>): void {
-    try {
-      (this.emit as (e: E, ...a: Parameters<HeaderSyncEvents[E]>) => boolean)(event, ...args);
-    } catch (err) {
-      if (event === 'listenerError') return;
-      try {
-        this.emit('listenerError', err);
-      } catch {
-        // A throwing listenerError handler is the app's own business.
-      }
-    }
+    emitSafely(this, undefined, event as string, args);
   }
 }

@@ -12,7 +12,7 @@ import { sha256d, toDisplayHex } from '../hash.js';
 import { decodePartialMerkleTree } from './spv.js';
 import { MempoolCore, type MempoolCoreOptions, type MempoolOutput, type MempoolStats } from './mempool.js';
 import { Listeners } from './listeners.js';
-import { runCore } from './run-core.js';
+import { emitSafely, runCore } from './run-core.js';
 import { LogHook, logHook, type Logger } from '../logger.js';
 
 export interface MempoolWatcherOptions extends MempoolCoreOptions {
@@ -176,17 +176,6 @@ export class MempoolWatcher extends EventEmitter<MempoolWatcherEvents> {
   }
 
   private safeEmit<E extends keyof MempoolWatcherEvents>(event: E, ...args: Parameters<MempoolWatcherEvents[E]>): void {
-    if (event === 'listenerError') this.log.error('error', () => ({ err: args[0] }));
-    try {
-      (this.emit as (e: E, ...a: Parameters<MempoolWatcherEvents[E]>) => boolean)(event, ...args);
-    } catch (err) {
-      this.log.error('listener error', () => ({ event, err }));
-      if (event === 'listenerError') return;
-      try {
-        this.emit('listenerError', err);
-      } catch {
-        // The app's own business.
-      }
-    }
+    emitSafely(this, this.log, event as string, args);
   }
 }
