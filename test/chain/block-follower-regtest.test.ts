@@ -81,15 +81,20 @@ function setup(peers: string[], dir: string, onBlock: (b: DeliveredBlock) => Pro
   return { tree, manager, headers, blocks };
 }
 
+/** Stops what setup() built, follower first (undefined when the test failed before building it). */
+async function stopParts(parts: ReturnType<typeof setup> | undefined): Promise<void> {
+  await parts?.blocks.stop();
+  parts?.headers.stop();
+  await parts?.manager.stop();
+}
+
 t.test('sync from height 0: every block once, in order, txids equal to RPC getblock', { timeout: 180_000 }, async (t) => {
   const BLOCKS = 220;
   let node: RegtestNode | undefined;
   let parts: ReturnType<typeof setup> | undefined;
   const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
   t.teardown(async () => {
-    await parts?.blocks.stop();
-    parts?.headers.stop();
-    await parts?.manager.stop();
+    await stopParts(parts);
     await node?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -136,9 +141,7 @@ t.test('reorg mid-sync: blockDisconnected for each acknowledged block of the old
   let parts: ReturnType<typeof setup> | undefined;
   const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
   t.teardown(async () => {
-    await parts?.blocks.stop();
-    parts?.headers.stop();
-    await parts?.manager.stop();
+    await stopParts(parts);
     await Promise.all(nodes.map((n) => n.stop()));
     rmSync(dir, { recursive: true, force: true });
   });
@@ -188,9 +191,7 @@ t.test('a silent block peer on loopback: its blocks are asked of the real node w
   const silentPeers: PeerConnection[] = [];
   const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
   t.teardown(async () => {
-    await parts?.blocks.stop();
-    parts?.headers.stop();
-    await parts?.manager.stop();
+    await stopParts(parts);
     await listener?.close({ destroyConnections: true });
     await Promise.all(silentPeers.map((p) => p.close()));
     await node?.stop();
@@ -247,9 +248,7 @@ t.test('a slow app: blocks ahead of their turn wait on disk, and the spool stays
   let parts: ReturnType<typeof setup> | undefined;
   const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
   t.teardown(async () => {
-    await parts?.blocks.stop();
-    parts?.headers.stop();
-    await parts?.manager.stop();
+    await stopParts(parts);
     await node?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -300,9 +299,7 @@ t.test('transactions over the huge-tx threshold go through the spool in pieces a
   let parts: ReturnType<typeof setup> | undefined;
   const dir = mkdtempSync(path.join(tmpdir(), 'bsv-wire-blocks-'));
   t.teardown(async () => {
-    await parts?.blocks.stop();
-    parts?.headers.stop();
-    await parts?.manager.stop();
+    await stopParts(parts);
     await node?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
