@@ -1,39 +1,9 @@
 import t from 'tap';
 import { PeerProtocol, DEFAULT_TIMEOUTS, type ProtocolOptions, type ProtocolOutput } from '../../lib/peer/protocol.js';
-import { DEFAULT_UA_POLICY, ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
-import { regtest } from '../../lib/networks.js';
+import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { FramingError, DecodeError } from '../../lib/errors.js';
 import type { Message, MessageOf } from '../../lib/messages/index.js';
-
-class FakeClock {
-  t = 1_700_000_000_000;
-  now = (): number => this.t;
-  advance(ms: number): void {
-    this.t += ms;
-  }
-}
-
-function make(over: Partial<ProtocolOptions> = {}): { p: PeerProtocol; clock: FakeClock } {
-  const clock = new FakeClock();
-  let n = 100n;
-  const p = new PeerProtocol({
-    network: regtest,
-    direction: 'outbound',
-    local: { protocolVersion: 70016, services: 0n, userAgent: '/bsv-wire:test/', startHeight: -1, relay: true },
-    minPeerVersion: 31800,
-    requiredServices: 0n,
-    userAgentPolicy: DEFAULT_UA_POLICY,
-    maxRecvPayloadLength: 2_097_152,
-    timeouts: DEFAULT_TIMEOUTS,
-    clock,
-    nonce: () => ++n,
-    selfNonces: new Set(),
-    admit: () => true,
-    banThreshold: 100,
-    ...over,
-  });
-  return { p, clock };
-}
+import { makeProtocol } from './fixtures/protocol.js';
 
 function peerVersion(over: Partial<MessageOf<'version'>> = {}): MessageOf<'version'> {
   return {
@@ -62,7 +32,7 @@ function handshake(p: PeerProtocol): void {
 }
 
 t.test('outbound handshake: version, then verack and protoconf only after the peer version', (t) => {
-  const { p } = make();
+  const { p } = makeProtocol();
   const first = p.start();
   t.same(sends(first).map((m) => m.command), ['version']);
   const v = sends(first)[0] as MessageOf<'version'>;
@@ -86,14 +56,14 @@ t.test('outbound handshake: version, then verack and protoconf only after the pe
 });
 
 t.test('inbound handshake waits for the peer to speak first', (t) => {
-  const { p } = make({ direction: 'inbound' });
+  const { p } = makeProtocol({ direction: 'inbound' });
   t.same(sends(p.start()), []);
   t.same(sends(p.receive(peerVersion())).map((m) => m.command), ['version', 'verack', 'protoconf']);
   t.end();
 });
 
 t.test('a verack that arrives before the peer version is accepted', (t) => {
-  const { p } = make();
+  const { p } = makeProtocol();
   p.start();
   p.receive({ command: 'verack' });
   t.equal(p.state, 'awaiting-version');
@@ -110,14 +80,14 @@ t.test('peer validation closes with typed reasons', (t) => {
     [{ services: 0x20n }, { requiredServices: 1n }, 'missing-services'],
   ];
   for (const [v, opts, code] of cases) {
-    const { p } = make(opts);
+    const { p } = makeProtocol(opts);
     p.start();
     const out = p.receive(peerVersion(v));
     t.equal(closes(out)[0]?.code, code, code);
     t.equal(p.state, 'failed');
     t.same(sends(out), [], 'nothing sent to a refused peer');
   }
-  const { p } = make({ userAgentPolicy: ACCEPT_ANY_UA });
+  const { p } = makeProtocol({ userAgentPolicy: ACCEPT_ANY_UA });
   p.start();
   p.receive(peerVersion({ userAgent: '/bcash:1.1.1/' }));
   t.equal(p.state, 'awaiting-verack', 'policy can be switched off');
@@ -126,8 +96,8 @@ t.test('peer validation closes with typed reasons', (t) => {
 
 t.test('self-connection is detected by nonce across connections', (t) => {
   const selfNonces = new Set<bigint>();
-  const { p: out } = make({ selfNonces });
-  const { p: inb } = make({ selfNonces, direction: 'inbound' });
+  const { p: out } = makeProtocol({ selfNonces });
+  const { p: inb } = makeProtocol({ selfNonces, direction: 'inbound' });
   const ourVersion = sends(out.start())[0] as MessageOf<'version'>;
   inb.start();
   t.equal(closes(inb.receive(ourVersion))[0]?.code, 'self-connection');
@@ -135,7 +105,7 @@ t.test('self-connection is detected by nonce across connections', (t) => {
 });
 
 t.test('handshake timeout under fake time', (t) => {
-  const { p, clock } = make();
+  const { p, clock } = makeProtocol();
   p.start();
   clock.advance(29_999);
   t.same(closes(p.tick()), []);
@@ -148,7 +118,7 @@ t.test('handshake timeout under fake time', (t) => {
 });
 
 t.test('ping every interval, RTT from the pong, timeout without one', (t) => {
-  const { p, clock } = make();
+  const { p, clock } = makeProtocol();
   handshake(p);
   const firstPing = p.ping();
   clock.advance(40);
@@ -173,7 +143,7 @@ t.test('ping every interval, RTT from the pong, timeout without one', (t) => {
 });
 
 t.test('pings are answered with the same nonce', (t) => {
-  const { p } = make();
+  const { p } = makeProtocol();
   handshake(p);
   const out = p.receive({ command: 'ping', nonce: 77n });
   t.same(sends(out), [{ command: 'pong', nonce: 77n }]);
@@ -181,7 +151,7 @@ t.test('pings are answered with the same nonce', (t) => {
 });
 
 t.test('a pre-BIP31 ping (no nonce) gets no pong and no points, as the node does', (t) => {
-  const { p, clock } = make();
+  const { p, clock } = makeProtocol();
   p.start();
   // A protocol-60000 peer: below BIP31, its pings carry no nonce.
   p.receive(peerVersion({ version: 60000 }));
@@ -215,7 +185,7 @@ t.test('a pre-BIP31 ping (no nonce) gets no pong and no points, as the node does
 });
 
 t.test('an explicit ping() to a pre-BIP31 peer leaves nothing pending, so no ping timeout follows', (t) => {
-  const { p, clock } = make();
+  const { p, clock } = makeProtocol();
   p.start();
   p.receive(peerVersion({ version: 60000 }));
   p.receive({ command: 'verack' });
@@ -230,7 +200,7 @@ t.test('an explicit ping() to a pre-BIP31 peer leaves nothing pending, so no pin
 });
 
 t.test('misbehaviour adds up to a ban', (t) => {
-  const { p } = make();
+  const { p } = makeProtocol();
   p.start();
   const early = p.receive({ command: 'ping', nonce: 1n });
   t.same(early.filter((o) => o.type === 'misbehavior').map((o) => (o as { kind: string }).kind), ['missing-version']);
@@ -247,20 +217,20 @@ t.test('misbehaviour adds up to a ban', (t) => {
 });
 
 t.test('protoconf is recorded once; a second or a too-small one closes', (t) => {
-  const { p } = make();
+  const { p } = makeProtocol();
   handshake(p);
   t.equal(p.remote.maxRecvPayloadLength, 1_048_576, 'legacy limit until protoconf');
   p.receive({ command: 'protoconf', numberOfFields: 2, maxRecvPayloadLength: 4_000_000, streamPolicies: 'BlockPriority,Default' } as Message);
   t.equal(p.remote.maxRecvPayloadLength, 4_000_000);
   t.equal(closes(p.receive({ command: 'protoconf', numberOfFields: 1, maxRecvPayloadLength: 4_000_000 } as Message))[0]?.code, 'protocol-violation');
-  const { p: q } = make();
+  const { p: q } = makeProtocol();
   handshake(q);
   t.equal(closes(q.receive({ command: 'protoconf', numberOfFields: 1, maxRecvPayloadLength: 1000 } as Message))[0]?.code, 'protocol-violation');
   t.end();
 });
 
 t.test('preferences: sendheaders and sendcmpct', (t) => {
-  const { p } = make();
+  const { p } = makeProtocol();
   handshake(p);
   p.receive({ command: 'sendheaders' });
   p.receive({ command: 'sendcmpct', announce: false, version: 1n } as Message);
@@ -272,7 +242,7 @@ t.test('preferences: sendheaders and sendcmpct', (t) => {
 });
 
 t.test('over capacity: the handshake completes, then a polite close', (t) => {
-  const { p } = make({ admit: () => false });
+  const { p } = makeProtocol({ admit: () => false });
   p.start();
   p.receive(peerVersion());
   const out = p.receive({ command: 'verack' });
@@ -282,7 +252,7 @@ t.test('over capacity: the handshake completes, then a polite close', (t) => {
 });
 
 t.test('framing errors: wrong magic bans, a bad checksum is dropped, a malformed payload scores', (t) => {
-  const { p } = make();
+  const { p } = makeProtocol();
   handshake(p);
   t.same(p.protocolError(new FramingError('ping', 'bad-checksum')), []);
   const mal = p.protocolError(new DecodeError('inv', 'count', 'truncated'));
@@ -296,7 +266,7 @@ t.test('framing errors: wrong magic bans, a bad checksum is dropped, a malformed
 });
 
 t.test('unknown commands reach the app after the handshake', (t) => {
-  const { p } = make();
+  const { p } = makeProtocol();
   handshake(p);
   const out = p.receive({ command: 'unknown', name: 'wtxidrelay', payload: Buffer.alloc(0) });
   t.ok(out.some((o) => o.type === 'message' && o.message.command === 'unknown'));
@@ -304,12 +274,12 @@ t.test('unknown commands reach the app after the handshake', (t) => {
 });
 
 t.test('filterload or filteradd to a peer without NODE_BLOOM is a ban, as the node rules', (t) => {
-  const { p } = make();
+  const { p } = makeProtocol();
   handshake(p);
   const out = p.receive({ command: 'filterload', filter: Buffer.alloc(8), hashFuncs: 1, tweak: 0, flags: 0 } as Message);
   t.ok(out.some((o) => o.type === 'ban'));
   t.equal(closes(out)[0]?.code, 'banned');
-  const { p: bloom } = make({ local: { protocolVersion: 70016, services: 0x04n, userAgent: '/bsv-wire:test/', startHeight: -1, relay: true } });
+  const { p: bloom } = makeProtocol({ local: { protocolVersion: 70016, services: 0x04n, userAgent: '/bsv-wire:test/', startHeight: -1, relay: true } });
   handshake(bloom);
   const ok = bloom.receive({ command: 'filteradd', data: Buffer.alloc(4) } as Message);
   t.same(ok.filter((o) => o.type !== 'message'), [], 'accepted when we offer NODE_BLOOM');

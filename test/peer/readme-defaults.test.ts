@@ -3,38 +3,17 @@
 // so that changing a default without changing the README fails here.
 import t from 'tap';
 import { duplexPair } from 'node:stream';
-import { PeerProtocol, DEFAULT_TIMEOUTS, type ProtocolOptions, type ProtocolOutput } from '../../lib/peer/protocol.js';
-import { DEFAULT_UA_POLICY } from '../../lib/peer/user-agent.js';
+import { PeerProtocol, DEFAULT_TIMEOUTS, type ProtocolOutput } from '../../lib/peer/protocol.js';
 import { PeerConnection, DEFAULT_USER_AGENT, resolveBufferOptions } from '../../lib/peer/connection.js';
 import { defaultFrameBudget, FrameBudget } from '../../lib/peer/frame-budget.js';
 import { DEFAULT_HUGE_TX_THRESHOLD } from '../../lib/index.js';
 import { regtest } from '../../lib/networks.js';
 import type { Message, MessageOf } from '../../lib/messages/index.js';
+import { makeProtocol } from './fixtures/protocol.js';
 
 const MINUTE = 60_000;
 const MiB = 1024 * 1024;
 
-function make(over: Partial<ProtocolOptions> = {}): { p: PeerProtocol; clock: { t: number; now: () => number } } {
-  const clock = { t: 1_700_000_000_000, now: (): number => clock.t };
-  let n = 100n;
-  const p = new PeerProtocol({
-    network: regtest,
-    direction: 'outbound',
-    local: { protocolVersion: 70016, services: 0n, userAgent: '/bsv-wire:test/', startHeight: -1, relay: true },
-    minPeerVersion: 31800,
-    requiredServices: 0n,
-    userAgentPolicy: DEFAULT_UA_POLICY,
-    maxRecvPayloadLength: 2_097_152,
-    timeouts: DEFAULT_TIMEOUTS,
-    clock,
-    nonce: () => ++n,
-    selfNonces: new Set(),
-    admit: () => true,
-    banThreshold: 100,
-    ...over,
-  });
-  return { p, clock };
-}
 
 function peerVersion(version = 70016): MessageOf<'version'> {
   return {
@@ -63,7 +42,7 @@ function handshake(p: PeerProtocol, version = 70016): MessageOf<'ping'> | undefi
 }
 
 t.test('README: "we ping every 2 min"', (t) => {
-  const { p, clock } = make();
+  const { p, clock } = makeProtocol();
   const first = handshake(p);
   t.ok(first?.nonce !== undefined, 'a first ping at once on ready');
   clock.t += 5;
@@ -82,7 +61,7 @@ t.test('README: "we ping every 2 min"', (t) => {
 });
 
 t.test('README: "no pong within 20 min ... closes the connection"', (t) => {
-  const { p, clock } = make();
+  const { p, clock } = makeProtocol();
   const ping = handshake(p);
   t.equal(ping?.command, 'ping');
   // The peer keeps talking (so inactivity never applies) but never answers the ping.
@@ -100,7 +79,7 @@ t.test('README: "no pong within 20 min ... closes the connection"', (t) => {
 });
 
 t.test('README: "no traffic for 20 min closes the connection" (a pre-BIP31 peer, whose pings are never awaited)', (t) => {
-  const { p, clock } = make();
+  const { p, clock } = makeProtocol();
   handshake(p, 60000);
   t.equal(p.state, 'ready');
   for (let minute = 1; minute < 20; minute++) {
@@ -116,13 +95,13 @@ t.test('README: "no traffic for 20 min closes the connection" (a pre-BIP31 peer,
 });
 
 t.test('README: "Handshake timeout 30 s. All configurable."', (t) => {
-  const { p, clock } = make({ timeouts: { ...DEFAULT_TIMEOUTS, handshakeMs: 5_000, pingIntervalMs: 1_000, inactivityMs: 3_000 } });
+  const { p, clock } = makeProtocol({ timeouts: { ...DEFAULT_TIMEOUTS, handshakeMs: 5_000, pingIntervalMs: 1_000, inactivityMs: 3_000 } });
   p.start();
   clock.t += 4_999;
   t.same(closes(p.tick()), []);
   clock.t += 1;
   t.equal(closes(p.tick())[0]?.code, 'handshake-timeout', 'a configured 5 s handshake timeout');
-  const { p: q, clock: c2 } = make({ timeouts: { ...DEFAULT_TIMEOUTS, pingIntervalMs: 1_000, inactivityMs: 3_000 } });
+  const { p: q, clock: c2 } = makeProtocol({ timeouts: { ...DEFAULT_TIMEOUTS, pingIntervalMs: 1_000, inactivityMs: 3_000 } });
   handshake(q, 60000);
   c2.t += 1_000;
   t.same(sends(q.tick()).map((m) => m.command), ['ping'], 'a configured 1 s ping interval');
