@@ -7,13 +7,13 @@ import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import type { PeerConnection } from '../../lib/peer/connection.js';
 import { regtest } from '../../lib/networks.js';
 import { recordingLogger } from '../helpers/recording-logger.js';
-import { freePort } from '../helpers/ports.js';
+import { closedPort } from '../helpers/ports.js';
 
 const opts = { network: regtest, userAgentPolicy: ACCEPT_ANY_UA } as const;
 
 t.test('keepConnected to a port nobody listens on: a record per failed dial and attempt, then one "gave up"', async (t) => {
   const logger = recordingLogger();
-  const port = await freePort();
+  const port = await closedPort();
   await keepConnected({
     ...opts,
     host: '127.0.0.1',

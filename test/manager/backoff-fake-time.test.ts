@@ -4,23 +4,15 @@
 // (jitter), every later one exactly the 300 ms cap.
 import t from 'tap';
 import { mock } from 'node:test';
-import { createServer } from 'node:net';
 import { Manager } from '../../lib/manager/index.js';
 import { defineNetwork } from '../../lib/networks.js';
 import { tcpDialer } from '../../lib/transport/dialer.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
+import { closedPort } from '../helpers/ports.js';
 
 const network = defineNetwork({ name: 'manager-backoff-fake', magic: 'c1c2c3c6', defaultPort: 18996 });
 const realSetTimeout = globalThis.setTimeout;
 const realWait = (ms: number): Promise<void> => new Promise((r) => realSetTimeout(r, ms));
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 t.test('redials of a refusing manual peer come exactly on the backoff schedule', async (t) => {
   const port = await closedPort();

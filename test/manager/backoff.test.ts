@@ -1,20 +1,12 @@
 // README: manual peers are "redialed with capped backoff" (1 s doubling up to 60 s by default).
 // Measured from outside: the times of the dial failures against a closed loopback port.
 import t from 'tap';
-import { createServer } from 'node:net';
 import { Manager, type DialFailedEvent } from '../../lib/manager/index.js';
 import { defineNetwork } from '../../lib/networks.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
+import { closedPort } from '../helpers/ports.js';
 
 const network = defineNetwork({ name: 'manager-backoff', magic: 'c1c2c3c5', defaultPort: 18997 });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 t.test('a manual peer that refuses is redialed with doubling delays, capped at maxMs', async (t) => {
   const port = await closedPort();

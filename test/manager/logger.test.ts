@@ -8,7 +8,7 @@ import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import type { Message } from '../../lib/messages/index.js';
 import type { Logger } from '../../lib/logger.js';
 import { recordingLogger, type RecordingLogger } from '../helpers/recording-logger.js';
-import { freePort } from '../helpers/ports.js';
+import { closedPort } from '../helpers/ports.js';
 import { waitUntil } from './fixtures/peers.js';
 
 const network = defineNetwork({ name: 'manager-logger', magic: 'a1b2c3e5', defaultPort: 18998 });
@@ -43,7 +43,7 @@ t.test("peer records carry the peer id; the Manager logs dials, backoff, the ban
   });
   t.teardown(() => listener.stop());
   await listener.start();
-  const dead = await freePort();
+  const dead = await closedPort();
   const dialer = new Manager({
     network,
     outbound: 0,
