@@ -8,7 +8,6 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { Manager } from '../../lib/manager/index.js';
 import { regtest } from '../../lib/networks.js';
-import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { sha256d, toDisplayHex, fromDisplayHex } from '../../lib/hash.js';
 import { HeaderTree } from '../../lib/chain/header-tree.js';
 import { genesisHeader } from '../../lib/chain/genesis.js';
@@ -17,7 +16,7 @@ import { BlockFollower } from '../../lib/chain/block-follower.js';
 import { decodeBlockHeader } from '../../lib/messages/block-header.js';
 import { MSG_BLOCK } from '../../lib/messages/inventory.js';
 import type { Message } from '../../lib/messages/index.js';
-import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
+import { startRegtestNode, type RegtestNode, regtestManager } from '../helpers/regtest.js';
 import { waitUntil } from '../manager/fixtures/peers.js';
 import { loopbackFullNodePeer } from '../helpers/scripted-peer.js';
 import { listen, type Listener } from '../../lib/transport/index.js';
@@ -104,7 +103,7 @@ async function runAgainstHostile(t: Test, behaviour: Behaviour): Promise<Run> {
   });
 
   const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
-  manager = new Manager({ network: regtest, outbound: 0, discover: false, feelerIntervalMs: 0, peers: [`127.0.0.1:${node.p2pPort}`], peerOptions: { userAgentPolicy: ACCEPT_ANY_UA } });
+  manager = regtestManager([`127.0.0.1:${node.p2pPort}`]);
   headers = new HeaderFollower({ manager, tree });
   const delivered: Run['delivered'] = [];
   blocks = new BlockFollower({

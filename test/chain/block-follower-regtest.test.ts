@@ -14,7 +14,7 @@ import { genesisHeader } from '../../lib/chain/genesis.js';
 import { HeaderFollower } from '../../lib/chain/header-follower.js';
 import { BlockFollower, type DeliveredBlock } from '../../lib/chain/block-follower.js';
 import { CursorFile } from '../../lib/chain/block-cursor.js';
-import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
+import { startRegtestNode, type RegtestNode, regtestManager } from '../helpers/regtest.js';
 import { LockingScript, P2PKH, PrivateKey, Transaction } from '@bsv/sdk';
 import { waitUntil } from '../manager/fixtures/peers.js';
 import { loopbackFullNodePeer } from '../helpers/scripted-peer.js';
@@ -68,14 +68,7 @@ async function collect(block: DeliveredBlock): Promise<Seen> {
 
 function setup(peers: string[], dir: string, onBlock: (b: DeliveredBlock) => Promise<void>, onDisconnected?: (b: { height: number; hash: Buffer }) => void, logger?: Logger) {
   const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
-  const manager = new Manager({
-    network: regtest,
-    outbound: 0,
-    discover: false,
-    feelerIntervalMs: 0,
-    peers,
-    peerOptions: { userAgentPolicy: ACCEPT_ANY_UA },
-  });
+  const manager = regtestManager(peers);
   const headers = new HeaderFollower({ manager, tree });
   const blocks = new BlockFollower({ manager, tree, headers, dir, onBlock, onBlockDisconnected: onDisconnected, logger });
   return { tree, manager, headers, blocks };
@@ -272,7 +265,7 @@ t.test('a slow app: blocks ahead of their turn wait on disk, and the spool stays
   let largest = 0;
   const seen: number[] = [];
   const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
-  const manager = new Manager({ network: regtest, outbound: 0, discover: false, feelerIntervalMs: 0, peers: [`127.0.0.1:${node.p2pPort}`], peerOptions: { userAgentPolicy: ACCEPT_ANY_UA } });
+  const manager = regtestManager([`127.0.0.1:${node.p2pPort}`]);
   const headers = new HeaderFollower({ manager, tree });
   const blocks = new BlockFollower({
     manager, tree, headers, dir, spoolBudget: BUDGET, sync: { initialBlockEstimate: 300 },
@@ -308,7 +301,7 @@ t.test('transactions over the huge-tx threshold go through the spool in pieces a
   // Every tx over 150 bytes (the 2-output spends are ~226) streams as blockTxStart/Piece/End, and the app
   // reads any over 120 bytes (not the ~115-byte coinbases) with pieces(): both huge paths, on real transactions.
   const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
-  const manager = new Manager({ network: regtest, outbound: 0, discover: false, feelerIntervalMs: 0, peers: [`127.0.0.1:${node.p2pPort}`], peerOptions: { userAgentPolicy: ACCEPT_ANY_UA, hugeTxThreshold: 150 } });
+  const manager = regtestManager([`127.0.0.1:${node.p2pPort}`], { peerOptions: { userAgentPolicy: ACCEPT_ANY_UA, hugeTxThreshold: 150 } });
   const headers = new HeaderFollower({ manager, tree });
   let streamed = 0;
   let badTxids = 0;

@@ -1,7 +1,7 @@
 // HeaderFollower over a Manager against two real bcash regtest nodes that mine separate branches and then
 // get connected: the follower must report exactly one reorg, with the right fork and lists.
 import t from 'tap';
-import { Manager, type ManagerOptions } from '../../lib/manager/index.js';
+import { Manager } from '../../lib/manager/index.js';
 import { regtest } from '../../lib/networks.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { toDisplayHex } from '../../lib/hash.js';
@@ -9,7 +9,7 @@ import { HeaderTree } from '../../lib/chain/header-tree.js';
 import { genesisHeader } from '../../lib/chain/genesis.js';
 import { HeaderFollower } from '../../lib/chain/header-follower.js';
 import type { HeaderEntry, Reorg } from '../../lib/chain/types.js';
-import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
+import { startRegtestNode, type RegtestNode, regtestManager } from '../helpers/regtest.js';
 import { waitUntil } from '../manager/fixtures/peers.js';
 import type { Listener } from '../../lib/transport/index.js';
 import { acceptPeers } from '../../lib/connect/index.js';
@@ -26,20 +26,6 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: s
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** A Manager that dials only the loopback peer on `port` (no discovery, no feelers) for a follower to watch. */
-function managerOf(port: number, extra: Partial<ManagerOptions> = {}): Manager {
-  return new Manager({
-    network: regtest,
-    outbound: 0,
-    discover: false,
-    feelerIntervalMs: 0,
-    peers: [`127.0.0.1:${port}`],
-    // bcash says /bcash:1.1.1/, which the default BSV policy refuses.
-    peerOptions: { userAgentPolicy: ACCEPT_ANY_UA },
-    ...extra,
-  });
 }
 
 t.test('two bcash nodes mine separate branches (20 and 25 past a common ancestor), then connect: one reorg', { timeout: 180_000 }, async (t) => {
@@ -72,7 +58,7 @@ t.test('two bcash nodes mine separate branches (20 and 25 past a common ancestor
 
   // The follower watches A.
   const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
-  manager = managerOf(a.p2pPort);
+  manager = regtestManager([`127.0.0.1:${a.p2pPort}`]);
   const logger = recordingLogger();
   follower = new HeaderFollower({ manager, tree, logger });
   const reorgs: Reorg[] = [];
@@ -156,7 +142,7 @@ t.test('a silent sync peer on loopback is dropped and replaced by the real node 
   });
 
   const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
-  manager = managerOf(listener.address.port, { manualBackoff: { minMs: 60_000, maxMs: 60_000 } });
+  manager = regtestManager([`127.0.0.1:${listener.address.port}`], { manualBackoff: { minMs: 60_000, maxMs: 60_000 } });
   follower = new HeaderFollower({ manager, tree });
   let droppedAt: number | undefined;
   let dropReason = '';

@@ -6,11 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Manager } from '../../lib/manager/index.js';
 import { regtest } from '../../lib/networks.js';
-import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import { toDisplayHex } from '../../lib/hash.js';
 import { HeaderStore } from '../../lib/chain/header-store.js';
 import { HeaderFollower } from '../../lib/chain/header-follower.js';
-import { startRegtestNode, type RegtestNode } from '../helpers/regtest.js';
+import { startRegtestNode, type RegtestNode, regtestManager } from '../helpers/regtest.js';
 import { waitUntil } from '../manager/fixtures/peers.js';
 
 t.test('a store-backed follower persists what it syncs and resumes from the stored tip', { timeout: 120_000 }, async (t) => {
@@ -29,7 +28,7 @@ t.test('a store-backed follower persists what it syncs and resumes from the stor
   node = await startRegtestNode();
   const first = await node.mine(40);
   const newManager = (): Manager =>
-    new Manager({ network: regtest, outbound: 0, discover: false, feelerIntervalMs: 0, peers: [`127.0.0.1:${node!.p2pPort}`], peerOptions: { userAgentPolicy: ACCEPT_ANY_UA } });
+    regtestManager([`127.0.0.1:${node!.p2pPort}`]);
 
   store = await HeaderStore.open(dataDir, regtest);
   manager = newManager();

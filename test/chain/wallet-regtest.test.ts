@@ -28,6 +28,7 @@ import type { RegtestNode } from '../helpers/regtest.js';
 import { spend, startWalletNodes } from '../helpers/regtest-wallet.js';
 import { waitUntil } from '../manager/fixtures/peers.js';
 import { recordingLogger } from '../helpers/recording-logger.js';
+import { regtestManager } from '../helpers/regtest.js';
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const started = Date.now();
@@ -71,14 +72,7 @@ t.test('mempool, broadcast and proofs against three bcash nodes', { timeout: 240
   });
 
   const tree = HeaderTree.fromGenesis(genesisHeader(regtest)!);
-  const manager = new Manager({
-    network: regtest,
-    outbound: 0,
-    discover: false,
-    feelerIntervalMs: 0,
-    peers: [`127.0.0.1:${a.p2pPort}`, `127.0.0.1:${b.p2pPort}`, `127.0.0.1:${c.p2pPort}`, `127.0.0.1:${listener.address.port}`],
-    peerOptions: { userAgentPolicy: ACCEPT_ANY_UA },
-  });
+  const manager = regtestManager([`127.0.0.1:${a.p2pPort}`, `127.0.0.1:${b.p2pPort}`, `127.0.0.1:${c.p2pPort}`, `127.0.0.1:${listener.address.port}`]);
   managers.push(manager);
   const follower = new HeaderFollower({ manager, tree });
   const logger = recordingLogger();

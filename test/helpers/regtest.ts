@@ -9,6 +9,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from './ports.js';
 import { stopChild } from './child.js';
+import { Manager, type ManagerOptions } from '../../lib/manager/index.js';
+import { regtest } from '../../lib/networks.js';
+import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 
 /** How long a stopped child gets to exit on SIGTERM before SIGKILL. */
 const STOP_GRACE_MS = 5_000;
@@ -185,4 +188,20 @@ export async function startRegtestNode(options: RegtestNodeOptions = {}): Promis
       await stopChild(child, STOP_GRACE_MS);
     },
   };
+}
+
+/**
+ * A regtest Manager that dials only the given loopback peers (no discovery, no feelers), for a follower under
+ * test to watch. bcash says /bcash:1.1.1/, which the default BSV user-agent policy refuses, so any is accepted.
+ */
+export function regtestManager(peers: readonly string[], extra: Partial<ManagerOptions> = {}): Manager {
+  return new Manager({
+    network: regtest,
+    outbound: 0,
+    discover: false,
+    feelerIntervalMs: 0,
+    peers: [...peers],
+    peerOptions: { userAgentPolicy: ACCEPT_ANY_UA },
+    ...extra,
+  });
 }
