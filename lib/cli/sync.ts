@@ -41,26 +41,24 @@ export const FOLLOW_USAGE = `usage: bsv-wire follow [--json] [--duration SECONDS
   plus --network, --peer, --proxy, --outbound, --datadir, --dns-server, --seed, --port
 ${METRICS_USAGE}${CAPTURE_USAGE}`;
 
-const SYNC_OPTIONS = {
+/** What sync and follow share: where to connect, capture and metrics. */
+const SESSION_OPTIONS = {
   ...NETWORK_OPTIONS,
   ...PEER_OPTIONS,
   ...CAPTURE_OPTIONS,
+  ...METRICS_OPTIONS,
   outbound: { type: 'string' },
+} as const;
+
+const SYNC_OPTIONS = {
+  ...SESSION_OPTIONS,
   from: { type: 'string' },
   resume: { type: 'boolean', default: false },
   to: { type: 'string' },
   timeout: { type: 'string' },
-  ...METRICS_OPTIONS,
 } as const;
 
-const FOLLOW_OPTIONS = {
-  ...NETWORK_OPTIONS,
-  ...PEER_OPTIONS,
-  ...CAPTURE_OPTIONS,
-  outbound: { type: 'string' },
-  duration: { type: 'string' },
-  ...METRICS_OPTIONS,
-} as const;
+const FOLLOW_OPTIONS = { ...SESSION_OPTIONS, duration: { type: 'string' } } as const;
 
 const TTY_REDRAW_MS = 200;
 const PLAIN_PROGRESS_MS = 5_000;
