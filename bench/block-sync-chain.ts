@@ -13,6 +13,7 @@ import { regtestGenesis, regtestGenesisHash } from '../test/helpers/synthetic-he
 import { seededRandom } from '../test/helpers/prng.js';
 import { benchCacheDir, type BenchBlock } from './block-files.js';
 import { syntheticTransactions } from './synthetic-block.js';
+import { PayloadWriter } from '../lib/encoding/writer.js';
 
 const GENERATOR_VERSION = 1;
 const MB = 1_000_000;
@@ -50,18 +51,9 @@ export function chainSizes(total: number, maxBytes: number): number[] {
   return sizes;
 }
 
+/** A CompactSize as bytes (the library's writer). */
 function varIntBytes(n: number): Buffer {
-  if (n < 0xfd) return Buffer.from([n]);
-  if (n <= 0xffff) {
-    const b = Buffer.alloc(3);
-    b[0] = 0xfd;
-    b.writeUInt16LE(n, 1);
-    return b;
-  }
-  const b = Buffer.alloc(5);
-  b[0] = 0xfe;
-  b.writeUInt32LE(n, 1);
-  return b;
+  return new PayloadWriter('bench').varint('n', n).render();
 }
 
 /** A regtest header on `prev` whose hash meets 0x207fffff (about two tries). */

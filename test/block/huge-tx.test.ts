@@ -5,7 +5,7 @@ import { DecodeError } from '../../lib/errors.js';
 import { sha256d } from '../../lib/hash.js';
 import { seededRandom } from '../helpers/prng.js';
 import { assembleBlock, manyItemTx, referenceDecodeBlock } from './fixtures/reference.js';
-import { compactSize } from '../helpers/codec.js';
+import { compactSize } from '../messages/data-fixtures.js';
 
 /** What a decode delivered: each tx's bytes (whole, or its pieces joined) and txid, and which were streamed. */
 interface Delivered {

@@ -19,7 +19,7 @@ import { regtest } from '../../lib/networks.js';
 import { ACCEPT_ANY_UA } from '../../lib/peer/user-agent.js';
 import type { Clock } from '../../lib/peer/clock.js';
 import type { HeaderEntry } from '../../lib/chain/types.js';
-import { compactSize } from '../helpers/codec.js';
+import { compactSize } from '../messages/data-fixtures.js';
 
 export const PIECE = 64 * 1024;
 

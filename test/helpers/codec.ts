@@ -57,13 +57,3 @@ function dumpFuzzSeed(command: string, payload: Buffer): void {
   const name = createHash('sha256').update(command).update(payload).digest('hex').slice(0, 16);
   writeFileSync(`${dir}/${command}-${name}.bin`, payload);
 }
-
-/** Bitcoin's CompactSize (varint) for hand-built test bytes, up to 32 bits. */
-export function compactSize(n: number): Buffer {
-  if (n < 0xfd) return Buffer.from([n]);
-  if (n <= 0xffff) return Buffer.from([0xfd, n & 0xff, n >> 8]);
-  const b = Buffer.alloc(5);
-  b[0] = 0xfe;
-  b.writeUInt32LE(n, 1);
-  return b;
-}
